@@ -1,0 +1,110 @@
+"""OpenStack error bodies, one shape per service, for DRF views and plain Django views alike."""
+import json
+import logging
+
+from django.http import HttpResponse
+from rest_framework import exceptions as drf
+
+from apps.core import exceptions as exc
+
+log = logging.getLogger(__name__)
+
+# Path prefix -> service (DESIGN §3); decides the error shape when no view says.
+SERVICE_BY_PREFIX = (
+    ("/identity", "identity"),
+    ("/compute", "compute"),
+    ("/placement", "placement"),
+    ("/network", "network"),
+    ("/volume", "volume"),
+    ("/image", "image"),
+    ("/object-store", "object-store"),
+    ("/orchestration", "orchestration"),
+)
+
+# Nova and Cinder name the fault after the status (nova/api/openstack/wsgi.py's table).
+NOVA_FAULT_NAMES = {
+    400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
+    405: "badMethod", 409: "conflictingRequest", 413: "overLimit", 415: "badMediaType",
+    429: "overLimit", 501: "notImplemented", 503: "serviceUnavailable",
+}
+NEUTRON_TYPES = {
+    400: "HTTPBadRequest", 401: "HTTPUnauthorized", 403: "HTTPForbidden", 404: "HTTPNotFound",
+    405: "HTTPMethodNotAllowed", 406: "HTTPNotAcceptable", 409: "HTTPConflict",
+    413: "HTTPRequestEntityTooLarge", 415: "HTTPUnsupportedMediaType", 500: "HTTPInternalServerError",
+}
+
+
+def service_for_path(path):
+    for prefix, service in SERVICE_BY_PREFIX:
+        if path == prefix or path.startswith(prefix + "/"):
+            return service
+    return "identity"
+
+
+def error_body(service, status, title, message, type_name=None):
+    if service in ("compute", "volume"):
+        return {NOVA_FAULT_NAMES.get(status, "computeFault"): {"code": status, "message": message}}
+    if service == "network":
+        return {"NeutronError": {"type": type_name or NEUTRON_TYPES.get(status, "HTTPError"),
+                                 "message": message, "detail": ""}}
+    if service == "placement":
+        return {"errors": [{"status": status, "title": title, "detail": message,
+                            "request_id": None}]}
+    # Keystone's shape; Glance and the rest use the same fields.
+    return {"error": {"code": status, "title": title, "message": message}}
+
+
+def error_response(service, error, request=None):
+    body = error_body(service, error.status, error.title, error.message, error.type_name)
+    response = HttpResponse(json.dumps(body), status=error.status, content_type="application/json")
+    for key, value in error.headers.items():
+        response[key] = value
+    if error.status == 401 and service == "identity" and request is not None:
+        # keystoneauth reads this to find where to authenticate.
+        response["WWW-Authenticate"] = f'Keystone uri="{request.build_absolute_uri("/identity")}"'
+    return response
+
+
+def _from_drf(e):
+    if isinstance(e, drf.ParseError):
+        return exc.BadRequest(f"Malformed request body: {e.detail}")
+    if isinstance(e, (drf.NotAuthenticated, drf.AuthenticationFailed)):
+        return exc.Unauthorized("The request you have made requires authentication.")
+    if isinstance(e, drf.PermissionDenied):
+        return exc.Forbidden(str(e.detail))
+    if isinstance(e, drf.NotFound):
+        return exc.NotFound(str(e.detail))
+    if isinstance(e, drf.MethodNotAllowed):
+        return exc.MethodNotAllowed(str(e.detail))
+    if isinstance(e, drf.UnsupportedMediaType):
+        return exc.UnsupportedMediaType(str(e.detail))
+    if isinstance(e, drf.NotAcceptable):
+        return exc.NotAcceptable(str(e.detail))
+    if isinstance(e, drf.ValidationError):
+        return exc.BadRequest(json.dumps(e.detail) if not isinstance(e.detail, str) else e.detail)
+    return exc.ApiError(str(getattr(e, "detail", e)), status=e.status_code)
+
+
+def exception_handler(e, context):
+    """DRF's EXCEPTION_HANDLER: every error, expected or not, leaves in the service's shape."""
+    view = context.get("view")
+    request = context.get("request")
+    service = getattr(view, "service", None) or service_for_path(request.path if request else "")
+    if isinstance(e, exc.ApiError):
+        error = e
+    elif isinstance(e, drf.APIException):
+        error = _from_drf(e)
+    else:
+        log.exception("Unexpected error")
+        error = exc.ApiError("An unexpected error prevented the server from fulfilling your request.")
+    return error_response(service, error, request)
+
+
+def handler404(request, exception=None):
+    return error_response(service_for_path(request.path),
+                          exc.NotFound("The resource could not be found."), request)
+
+
+def handler500(request):
+    return error_response(service_for_path(request.path), exc.ApiError(
+        "An unexpected error prevented the server from fulfilling your request."), request)

@@ -1,0 +1,144 @@
+"""One INI file for the whole cloud, with every option overridable from the environment.
+
+The file is ``/etc/monostack/monostack.conf`` unless ``MONOSTACK_CONFIG`` names another.
+``MONOSTACK_<SECTION>_<OPTION>`` (upper case) overrides one option, e.g.
+``MONOSTACK_DATABASE_NAME=other``. Every option is declared here, once, with its type,
+default and help; ``etc/monostack.conf.sample`` is generated from this table
+(``manage.py config_sample``) and a test keeps the two equal.
+"""
+import configparser
+import os
+import socket
+from dataclasses import dataclass
+
+DEFAULT_PATH = "/etc/monostack/monostack.conf"
+
+
+@dataclass(frozen=True)
+class Opt:
+    name: str
+    default: object
+    help: str
+    type: type = str
+
+
+def _b(v):
+    if isinstance(v, bool):
+        return v
+    return str(v).strip().lower() in ("1", "true", "yes", "on")
+
+
+OPTIONS = {
+    "DEFAULT": [
+        Opt("hostname", "", "Name of this host; empty means the machine's hostname. Names the host.<hostname> queue."),
+        Opt("debug", False, "Django debug mode. Never on in production.", bool),
+        Opt("secret_key", "", "Django secret key (sessions, CSRF). ./stack up generates one."),
+        Opt("public_url", "http://127.0.0.1:8080", "Base URL clients reach the API at; catalog endpoints are built from it."),
+        Opt("region", "RegionOne", "Region of this cloud's catalog endpoints."),
+        Opt("log_dir", "/var/log/monostack", "One log file per process is written here."),
+        Opt("state_dir", "/var/lib/monostack", "Persistent host state (agent idempotency records, image cache, ...)."),
+        Opt("run_dir", "/run/monostack", "Pid files of supervised processes."),
+        Opt("clouds_yaml", "/etc/openstack/clouds.yaml", "Where ./stack up writes the clouds.yaml entry for the admin."),
+        Opt("admin_openrc", "/etc/monostack/admin-openrc", "Where ./stack up writes the admin's openrc (root only)."),
+        Opt("admin_password_file", "/etc/monostack/admin-password", "Root-only file with the bootstrap admin password."),
+    ],
+    "api": [
+        Opt("bind", "0.0.0.0:8080", "Address the API server listens on."),
+        Opt("workers", 3, "API worker processes.", int),
+        Opt("threads", 4, "Threads per API worker.", int),
+        Opt("max_body_size", 1048576, "Largest JSON request body accepted, in bytes (streamed uploads excepted).", int),
+    ],
+    "database": [
+        Opt("name", "monostack", "PostgreSQL database."),
+        Opt("user", "monostack", "PostgreSQL role."),
+        Opt("password", "", "PostgreSQL password; empty uses trust/peer authentication."),
+        Opt("host", "127.0.0.1", "PostgreSQL host or socket directory."),
+        Opt("port", 5432, "PostgreSQL port.", int),
+    ],
+    "broker": [
+        Opt("url", "redis://127.0.0.1:6379/0", "Celery broker: redis://... (all-in-one) or amqp://user:pass@host/vhost (RabbitMQ)."),
+        Opt("result_backend", "redis://127.0.0.1:6379/1", "Celery result backend, used only by synchronous host queries."),
+        Opt("pubsub_url", "redis://127.0.0.1:6379/2", "Redis used for pushes to every process (token revocations) and the shared cache."),
+        Opt("task_expires", 300, "Seconds after which an undelivered host task is dropped instead of replayed.", int),
+    ],
+    "identity": [
+        Opt("token_expiration", 3600, "Token lifetime in seconds.", int),
+        Opt("key_repository", "/etc/monostack/fernet-keys", "Directory of Fernet keys (0 is staged, highest is primary)."),
+        Opt("max_active_keys", 3, "Keys kept by rotation (staged + primary + secondaries).", int),
+        Opt("password_hash_rounds", 12, "bcrypt cost factor, as Keystone's default.", int),
+        Opt("cache_size", 20000, "Validated tokens kept per process.", int),
+        Opt("allow_rescope_scoped_token", True, "Whether a scoped token may be exchanged for another scope.", bool),
+    ],
+    "agent": [
+        Opt("heartbeat_interval", 10, "Seconds between host heartbeats.", int),
+        Opt("dead_after", 60, "A host with no heartbeat for this long is reported down.", int),
+        Opt("hypervisor_type", "QEMU", "Hypervisor type this host reports."),
+    ],
+    "conductor": [
+        Opt("reaper_interval", 30, "Seconds between reaper runs.", int),
+        Opt("action_timeout", 600, "Seconds a host step may take before the reaper fails or re-drives it.", int),
+        Opt("max_redrives", 1, "How many times the reaper re-sends a lost host step before failing it.", int),
+    ],
+    "quota": [
+        Opt("default_limit", -1, "Limit for a resource with no explicit default (-1 = unlimited).", int),
+    ],
+    "compute": [Opt("enabled", True, "Publish the compute service in the catalog.", bool)],
+    "network": [Opt("enabled", True, "Publish the network service in the catalog.", bool)],
+    "image": [Opt("enabled", True, "Publish the image service in the catalog.", bool)],
+    "volume": [Opt("enabled", False, "Publish the block-storage service in the catalog.", bool)],
+    "policy": [],  # free-form: "<rule name> = <check string>" overrides rules defined in code
+}
+
+
+class Config:
+    """Typed, read-only view of the INI file plus environment overrides."""
+
+    def __init__(self, path=None, environ=None):
+        environ = os.environ if environ is None else environ
+        self.path = path or environ.get("MONOSTACK_CONFIG", DEFAULT_PATH)
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.optionxform = str
+        parser.read(self.path)
+        self._values = {}
+        for section, opts in OPTIONS.items():
+            values = {}
+            for opt in opts:
+                raw = opt.default
+                if section == "DEFAULT":
+                    raw = parser.defaults().get(opt.name, raw)
+                elif parser.has_section(section) and opt.name in parser[section]:
+                    raw = parser[section][opt.name]
+                raw = environ.get(f"MONOSTACK_{section.upper()}_{opt.name.upper()}", raw)
+                values[opt.name] = _b(raw) if opt.type is bool else opt.type(raw)
+            self._values[section] = values
+        self._values["DEFAULT"]["hostname"] = self._values["DEFAULT"]["hostname"] or socket.gethostname()
+        policy = {}
+        if parser.has_section("policy"):
+            policy.update({k: v for k, v in parser["policy"].items() if k not in parser.defaults()})
+        for key, value in environ.items():
+            if key.startswith("MONOSTACK_POLICY_"):
+                policy[key[len("MONOSTACK_POLICY_"):].lower().replace("__", ":")] = value
+        self._values["policy"] = policy
+
+    def __getitem__(self, section):
+        return self._values[section]
+
+    def as_dict(self):
+        return {s: dict(v) for s, v in self._values.items()}
+
+
+def sample():
+    """The commented sample file: every option with its default."""
+    lines = ["# Monostack configuration. Every option is shown with its default, commented out.",
+             "# Any option can be overridden by the environment: MONOSTACK_<SECTION>_<OPTION>.", ""]
+    for section, opts in OPTIONS.items():
+        lines.append(f"[{section}]")
+        if section == "policy":
+            lines += ["# Overrides of API policy rules, e.g.:", "#identity:list_users = role:admin", ""]
+            continue
+        for opt in opts:
+            default = str(opt.default).lower() if opt.type is bool else opt.default
+            lines.append(f"# {opt.help}")
+            lines.append(f"#{opt.name} = {default}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("identity", include("apps.identity.api.urls")),
+    path("admin/", admin.site.urls),
+    path("", include("apps.core.urls")),
+]
+
+handler404 = "apps.core.api.errors.handler404"
+handler500 = "apps.core.api.errors.handler500"
