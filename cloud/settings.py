@@ -111,3 +111,26 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- apps/core: queues, routes, periodic jobs (DESIGN §1) ----------------------------------
+# conductor: host results and controller work; reports: registrations and heartbeats, on
+# their own queue so they never wait behind slow conductor work; host.<hostname>: one per
+# host agent, routed by apps/core/rpc.py and declared by the agent's `-Q host.<hostname>`.
+from kombu import Queue  # noqa: E402
+
+CELERY_TASK_QUEUES = (Queue("conductor"), Queue("reports"))
+CELERY_TASK_CREATE_MISSING_QUEUES = True
+CELERY_TASK_ROUTES = {
+    "core.apply_result": {"queue": "conductor"},
+    "core.reap_actions": {"queue": "conductor"},
+    "core.host_report": {"queue": "reports"},
+}
+CELERY_BEAT_SCHEDULE = {
+    "core.reap_actions": {
+        "task": "core.reap_actions",
+        "schedule": float(CONF["conductor"]["reaper_interval"]),
+        # A missed run is simply replaced by the next one.
+        "options": {"expires": float(CONF["conductor"]["reaper_interval"])},
+    },
+}
+# --- end apps/core block ------------------------------------------------------------------
