@@ -133,4 +133,6 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": float(CONF["conductor"]["reaper_interval"])},
     },
 }
+# Workers log through LOGGING above, so request ids appear in every worker line too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # --- end apps/core block ------------------------------------------------------------------

@@ -25,7 +25,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from . import rpc
-from .context import current_global_request_id, current_request_id
+from .context import current_global_request_id, current_request_id, global_request_id_var, request_id_var
 from .exceptions import NotFound
 from .models import Action, Host
 
@@ -66,7 +66,14 @@ def _dto(action):
 def _dispatch(action):
     Action.objects.filter(pk=action.pk, status=Action.PENDING).update(
         status=Action.RUNNING, started_at=timezone.now())
-    rpc.send_host_task(action.host, action.kind, _dto(action))
+    # The message carries the request ids of the Action, also when the reaper re-sends it.
+    tokens = (request_id_var.set(action.request_id or request_id_var.get()),
+              global_request_id_var.set(action.global_request_id or global_request_id_var.get()))
+    try:
+        rpc.send_host_task(action.host, action.kind, _dto(action))
+    finally:
+        request_id_var.reset(tokens[0])
+        global_request_id_var.reset(tokens[1])
 
 
 def _next_generation(resource_type, resource_id):

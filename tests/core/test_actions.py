@@ -232,6 +232,24 @@ def test_reaper_redrives_once_then_fails(django_capture_on_commit_callbacks, sen
 
 
 @pytest.mark.django_db
+def test_redrive_carries_the_request_ids_of_the_action(django_capture_on_commit_callbacks, monkeypatch):
+    ids = []
+    monkeypatch.setattr(rpc, "send_host_task",
+                        lambda host, name, dto: ids.append((request_id_var.get(), global_request_id_var.get())))
+    rid, gid = f"req-{uuid.uuid4()}", f"req-{uuid.uuid4()}"
+    t1, t2 = request_id_var.set(rid), global_request_id_var.set(gid)
+    try:
+        action = start()
+    finally:
+        request_id_var.reset(t1)
+        global_request_id_var.reset(t2)
+    Action.objects.filter(pk=action.pk).update(deadline=timezone.now() - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.actions_reap()  # runs with the reaper's own ids (none here)
+    assert ids == [(rid, gid)] and request_id_var.get() is None
+
+
+@pytest.mark.django_db
 def test_redrive_is_served_from_the_host_record(django_capture_on_commit_callbacks, outcomes, monkeypatch):
     # The host ran the step but its result was lost on the way: the re-sent step must not
     # run again, only report again.
