@@ -1,11 +1,14 @@
 """OpenStack error bodies, one shape per service, for DRF views and plain Django views alike."""
+import http
 import json
 import logging
 
-from django.http import HttpResponse
+from django.core import exceptions as django_exc
+from django.http import Http404, HttpResponse
 from rest_framework import exceptions as drf
 
 from apps.core import exceptions as exc
+from apps.core.context import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -41,27 +44,31 @@ def service_for_path(path):
     return "identity"
 
 
-def error_body(service, status, title, message, type_name=None):
+def error_body(service, status, title, message, type_name=None, retry_after=None):
     if service in ("compute", "volume"):
-        return {NOVA_FAULT_NAMES.get(status, "computeFault"): {"code": status, "message": message}}
+        fault = {"code": status, "message": message}
+        if retry_after is not None and status in (413, 429):
+            fault["retryAfter"] = str(retry_after)  # nova copies Retry-After into the body
+        return {NOVA_FAULT_NAMES.get(status, "computeFault"): fault}
     if service == "network":
         return {"NeutronError": {"type": type_name or NEUTRON_TYPES.get(status, "HTTPError"),
                                  "message": message, "detail": ""}}
     if service == "placement":
         return {"errors": [{"status": status, "title": title, "detail": message,
-                            "request_id": None}]}
+                            "request_id": current_request_id()}]}
     # Keystone's shape; Glance and the rest use the same fields.
     return {"error": {"code": status, "title": title, "message": message}}
 
 
 def error_response(service, error, request=None):
-    body = error_body(service, error.status, error.title, error.message, error.type_name)
+    body = error_body(service, error.status, error.title, error.message, error.type_name,
+                      retry_after=error.headers.get("Retry-After"))
     response = HttpResponse(json.dumps(body), status=error.status, content_type="application/json")
     for key, value in error.headers.items():
         response[key] = value
     if error.status == 401 and service == "identity" and request is not None:
-        # keystoneauth reads this to find where to authenticate.
-        response["WWW-Authenticate"] = f'Keystone uri="{request.build_absolute_uri("/identity")}"'
+        # keystoneauth reads this to find where to authenticate; keystone names its v3 root.
+        response["WWW-Authenticate"] = f'Keystone uri="{request.build_absolute_uri("/identity/v3")}"'
     return response
 
 
@@ -82,7 +89,29 @@ def _from_drf(e):
         return exc.NotAcceptable(str(e.detail))
     if isinstance(e, drf.ValidationError):
         return exc.BadRequest(json.dumps(e.detail) if not isinstance(e.detail, str) else e.detail)
-    return exc.ApiError(str(getattr(e, "detail", e)), status=e.status_code)
+    headers = {"Retry-After": str(int(e.wait))} if getattr(e, "wait", None) else None
+    return exc.ApiError(str(getattr(e, "detail", e)), status=e.status_code,
+                        title=_phrase(e.status_code), headers=headers)
+
+
+def _phrase(status):
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _from_django(e):
+    """Django's own exceptions raised inside DRF views (get_object_or_404, oversize bodies)."""
+    if isinstance(e, Http404):
+        return exc.NotFound("The resource could not be found.")
+    if isinstance(e, django_exc.PermissionDenied):
+        return exc.Forbidden("You are not authorized to perform the requested action.")
+    if isinstance(e, django_exc.RequestDataTooBig):
+        return exc.PayloadTooLarge("Request is too large.")
+    if isinstance(e, django_exc.SuspiciousOperation):
+        return exc.BadRequest(str(e) or "Bad request.")
+    return None
 
 
 def exception_handler(e, context):
@@ -95,8 +124,11 @@ def exception_handler(e, context):
     elif isinstance(e, drf.APIException):
         error = _from_drf(e)
     else:
-        log.exception("Unexpected error")
-        error = exc.ApiError("An unexpected error prevented the server from fulfilling your request.")
+        error = _from_django(e)
+        if error is None:
+            log.exception("Unexpected error")
+            error = exc.ApiError(
+                "An unexpected error prevented the server from fulfilling your request.")
     return error_response(service, error, request)
 
 
