@@ -69,6 +69,16 @@ OPTIONS = {
         Opt("cache_size", 20000, "Validated tokens kept per process.", int),
         Opt("allow_rescope_scoped_token", True, "Whether a scoped token may be exchanged for another scope.", bool),
     ],
+    "security_compliance": [
+        Opt("lockout_failure_attempts", 0, "Failed logins in a row after which a user is locked out for lockout_duration; 0 (Keystone's unset) disables lockout.", int),
+        Opt("lockout_duration", 1800, "Seconds a locked-out user stays locked.", int),
+        Opt("unique_last_password_count", 0, "A new password must differ from this many of the user's latest passwords; 0 disables the history.", int),
+        Opt("minimum_password_age", 0, "Days a password must be used before its owner may change it again (administrators may reset it at any time).", int),
+        Opt("password_expires_days", 0, "Days a new password stays valid; 0 (Keystone's unset) means passwords never expire.", int),
+        Opt("password_regex", "", "Regular expression every new password must match; empty accepts any password."),
+        Opt("password_regex_description", "", "Human words for password_regex, returned when a password does not match it."),
+        Opt("change_password_upon_first_use", False, "Users created or reset by an administrator must change their password before anything else (unless their ignore_change_password_upon_first_use option is set).", bool),
+    ],
     "agent": [
         Opt("heartbeat_interval", 10, "Seconds between host heartbeats.", int),
         Opt("dead_after", 60, "A host with no heartbeat for this long is reported down.", int),
