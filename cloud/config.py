@@ -106,7 +106,8 @@ class Config:
     def __init__(self, path=None, environ=None):
         environ = os.environ if environ is None else environ
         self.path = path or environ.get("MONOSTACK_CONFIG", DEFAULT_PATH)
-        parser = configparser.ConfigParser(interpolation=None)
+        # "=" only: policy rule names ("identity:get_user") contain colons.
+        parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
         parser.optionxform = str
         parser.read(self.path)
         self._values = {}

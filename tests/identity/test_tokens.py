@@ -202,3 +202,11 @@ def test_issue_records_last_active(cloud, api):
     api.post("auth/tokens", password_auth("admin", "secret-admin", project="admin"))
     assert User.objects.get(name="admin").last_active_at is not None
     assert Project.objects.filter(name="admin").exists()
+
+
+def test_oversize_body_is_413_and_writes_nothing(cloud, admin, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    before = Project.objects.count()
+    r = admin.post("projects", {"project": {"name": "big", "description": "x" * 2000}})
+    assert r.status_code == 413 and r.json_body["error"]["code"] == 413
+    assert Project.objects.count() == before
