@@ -96,8 +96,6 @@ def test_policy_overrides_from_the_environment(tmp_path):
     assert conf["policy"] == {"identity:get_user": "role:reader"}
 
 
-@pytest.mark.xfail(reason="configparser splits 'identity:list_users = ...' at the first ':' "
-                          "(cloud/config.py should read with delimiters=('=',))")
 def test_policy_overrides_from_the_file(tmp_path):
     path = write(tmp_path, "[DEFAULT]\nregion = R2\n[policy]\nidentity:list_users = role:admin\n")
     conf = Config(path=path, environ={"MONOSTACK_POLICY_IDENTITY__GET_USER": "role:reader"})
