@@ -2,7 +2,8 @@
 changes that must revoke tokens go through the API, which calls the services."""
 from django.contrib import admin
 
-from .models import AuditRecord, Domain, Endpoint, Group, Project, Region, Role, RoleAssignment, Service, User
+from .models import (AccessRule, ApplicationCredential, AuditRecord, Credential, Domain, Endpoint, Group,
+                     ImpliedRole, Project, Region, Role, RoleAssignment, Service, User)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -35,12 +36,58 @@ class UserAdmin(ReadOnlyAdmin):
     list_filter = ("enabled", "domain")
     search_fields = ("name", "id", "email")
     exclude = ("password_hash",)
+    readonly_fields = ("failed_auth_count", "failed_auth_at", "password_created_at")
 
 
 @admin.register(Group)
 class GroupAdmin(ReadOnlyAdmin):
-    list_display = ("name", "id", "domain")
+    list_display = ("name", "id", "domain", "member_count")
+    list_filter = ("domain",)
     search_fields = ("name", "id")
+    filter_horizontal = ("users",)
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(_members=Count("users"))
+
+    @admin.display(description="members", ordering="_members")
+    def member_count(self, obj):
+        return obj._members
+
+
+@admin.register(ImpliedRole)
+class ImpliedRoleAdmin(ReadOnlyAdmin):
+    list_display = ("prior_role", "implied_role")
+    list_select_related = ("prior_role", "implied_role")
+
+
+@admin.register(ApplicationCredential)
+class ApplicationCredentialAdmin(ReadOnlyAdmin):
+    """The secret is only ever a hash here, and the hash is not shown either."""
+
+    list_display = ("name", "id", "user", "project_id", "unrestricted", "expires_at", "created_at")
+    list_filter = ("unrestricted",)
+    list_select_related = ("user",)
+    search_fields = ("name", "id", "user__name", "project_id")
+    exclude = ("secret_hash",)
+
+
+@admin.register(AccessRule)
+class AccessRuleAdmin(ReadOnlyAdmin):
+    list_display = ("id", "user", "service", "method", "path")
+    list_select_related = ("user",)
+
+
+@admin.register(Credential)
+class CredentialAdmin(ReadOnlyAdmin):
+    """Blobs (EC2 secrets among them) stay encrypted and out of sight."""
+
+    list_display = ("id", "type", "user", "project_id", "created_at")
+    list_filter = ("type",)
+    list_select_related = ("user",)
+    search_fields = ("id", "user__name", "project_id")
+    exclude = ("encrypted_blob", "key_hash")
 
 
 @admin.register(Role)

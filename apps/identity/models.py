@@ -55,6 +55,11 @@ class User(models.Model):
     extra = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_active_at = models.DateTimeField(null=True, blank=True)
+    # [security_compliance]: failed logins in a row and when the last one was; whether the current
+    # password was set by its owner (minimum_password_age applies only then).
+    failed_auth_count = models.IntegerField(default=0)
+    failed_auth_at = models.DateTimeField(null=True, blank=True)
+    password_self_service = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["domain", "name"], name="user_unique_name_in_domain")]
@@ -174,3 +179,65 @@ class AuditRecord(models.Model):
     request_id = models.CharField(max_length=64, null=True, blank=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     details = models.JSONField(default=dict, blank=True)
+
+
+class PasswordHistory(models.Model):
+    """Earlier password hashes of a user, newest last, for [security_compliance] unique_last_password_count."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class AccessRule(models.Model):
+    """What an application credential may call: a service type, an HTTP method and a path (glob)."""
+
+    id = models.CharField(primary_key=True, max_length=64, default=new_id)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_rules")
+    service = models.CharField(max_length=64)
+    path = models.CharField(max_length=128)
+    method = models.CharField(max_length=16)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "service", "path", "method"],
+                                               name="access_rule_unique")]
+
+
+class ApplicationCredential(models.Model):
+    """A user's delegation of (a subset of) their roles on one project to an application.
+    Only a hash of the secret is kept; the secret is shown once, in the create response."""
+
+    id = models.CharField(primary_key=True, max_length=64, default=new_id)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="application_credentials")
+    project_id = models.CharField(max_length=64, db_index=True)
+    secret_hash = models.CharField(max_length=128)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    unrestricted = models.BooleanField(default=False)
+    roles = models.ManyToManyField(Role, related_name="application_credentials", blank=True)
+    access_rules = models.ManyToManyField(AccessRule, related_name="application_credentials", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="app_cred_unique_name_per_user")]
+
+    def __str__(self):
+        return self.name
+
+
+class Credential(models.Model):
+    """Keystone's generic credential (``/v3/credentials``; EC2 key pairs are type "ec2", their id the
+    sha256 of the access key). The blob is kept encrypted; ``key_hash`` names the key that did it."""
+
+    id = models.CharField(primary_key=True, max_length=64, default=new_id)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="credentials")
+    project_id = models.CharField(max_length=64, null=True, blank=True, db_index=True)
+    type = models.CharField(max_length=255)
+    encrypted_blob = models.TextField()
+    key_hash = models.CharField(max_length=64)
+    extra = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)

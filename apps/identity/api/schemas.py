@@ -181,3 +181,72 @@ ENDPOINT_UPDATE = {
     }},
     "required": ["endpoint"], "additionalProperties": False,
 }
+
+
+def _body(key, properties, required=(), additional=False, **extra):
+    inner = {"type": "object", "properties": properties, "additionalProperties": additional, **extra}
+    if required:
+        inner["required"] = list(required)
+    return {"type": "object", "properties": {key: inner}, "required": [key], "additionalProperties": False}
+
+
+_domain_props = {"name": _name64, "description": _description, "enabled": _bool, "tags": _tags,
+                 "options": {"type": "object"}}
+DOMAIN_CREATE = _body("domain", _domain_props, ["name"], additional=True)
+DOMAIN_UPDATE = _body("domain", _domain_props, additional=True, minProperties=1,
+                      **{"not": {"anyOf": [{"required": ["id"]}]}})
+
+_group_props = {"name": _name64, "description": _description, "domain_id": {"type": ["string", "null"],
+                                                                              "maxLength": 64}}
+GROUP_CREATE = _body("group", _group_props, ["name"], additional=True)
+GROUP_UPDATE = _body("group", {"name": _name64, "description": _description}, additional=True, minProperties=1,
+                     **{"not": {"anyOf": [{"required": ["id"]}, {"required": ["domain_id"]}]}})
+
+PASSWORD_CHANGE = _body("user", {"password": {"type": "string", "minLength": 1, "maxLength": 72},
+                                 "original_password": {"type": "string", "minLength": 1, "maxLength": 4096}},
+                        ["password", "original_password"])
+
+TAGS_UPDATE = {"type": "object", "properties": {"tags": _tags}, "required": ["tags"], "additionalProperties": False}
+
+REGION_UPDATE = _body("region", {"description": _description, "parent_region_id": {"type": ["string", "null"]}},
+                      minProperties=1)
+
+_access_rule = {"type": "object",
+                "properties": {"id": _id, "path": {"type": "string", "minLength": 1, "maxLength": 225},
+                               "method": {"type": "string", "enum": ["POST", "GET", "HEAD", "PATCH", "PUT",
+                                                                     "DELETE"]},
+                               "service": {"type": "string", "minLength": 1, "maxLength": 64}},
+                "additionalProperties": False,
+                "anyOf": [{"required": ["id"]}, {"required": ["path", "method", "service"]}]}
+APPLICATION_CREDENTIAL_CREATE = _body("application_credential", {
+    "name": _name255, "description": _description,
+    "secret": {"type": ["string", "null"], "minLength": 1, "maxLength": 4096},
+    "expires_at": {"type": ["string", "null"], "maxLength": 64},
+    "roles": {"type": "array", "items": {"type": "object", "properties": {"id": _id, "name": _name255},
+                                         "additionalProperties": False,
+                                         "anyOf": [{"required": ["id"]}, {"required": ["name"]}]}},
+    "unrestricted": _bool,
+    "access_rules": {"type": "array", "items": _access_rule},
+}, ["name"])
+
+_credential_props = {"blob": {"type": "string", "minLength": 1, "maxLength": 65535},
+                     "project_id": {"type": ["string", "null"], "maxLength": 64},
+                     "type": {"type": "string", "minLength": 1, "maxLength": 255},
+                     "user_id": _id}
+CREDENTIAL_CREATE = _body("credential", _credential_props, ["blob", "type", "user_id"], additional=True)
+CREDENTIAL_UPDATE = _body("credential", _credential_props, additional=True, minProperties=1,
+                          **{"not": {"anyOf": [{"required": ["id"]}]}})
+
+EC2_CREATE = {"type": "object", "properties": {"tenant_id": _id}, "required": ["tenant_id"],
+              "additionalProperties": True}
+
+_ec2_credentials = {"type": "object", "properties": {
+    "access": {"type": "string", "minLength": 1, "maxLength": 255},
+    "signature": {"type": ["string", "null"], "maxLength": 1024},
+    "host": {"type": ["string", "null"], "maxLength": 1024}, "verb": {"type": ["string", "null"], "maxLength": 16},
+    "path": {"type": ["string", "null"], "maxLength": 4096}, "params": {"type": ["object", "null"]},
+    "headers": {"type": ["object", "null"]}, "body_hash": {"type": ["string", "null"], "maxLength": 128},
+    "token": {"type": ["string", "null"]}}}
+EC2_TOKENS = {"type": "object", "properties": {"credentials": _ec2_credentials, "credential": _ec2_credentials,
+                                               "ec2Credentials": _ec2_credentials},
+              "minProperties": 1}

@@ -56,29 +56,38 @@ def endpoint(request, e):
 
 
 def role_assignment(request, entry, names=None):
+    """Keystone's shape, links included: the assignment a row comes from (through a group, an
+    inherited grant or a prior role) and the membership that gave it."""
     actor_kind, actor_id = entry["actor"]
     scope_kind, target_id = entry["scope"]
     role_obj = entry["role"]
-    body = {"role": {"id": role_obj.id}, actor_kind: {"id": actor_id}}
+    indirect = entry.get("indirect") or {}
+    body = {"role": {"id": role_obj.id}, actor_kind: {"id": actor_id}, "links": {}}
     if scope_kind == "system":
         body["scope"] = {"system": {"all": True}}
+        link = "system"
     else:
         body["scope"] = {scope_kind: {"id": target_id}}
-    if entry["inherited"]:
+        link = f"{scope_kind}s/{target_id}"
+    inherited = entry["inherited"]
+    if "domain_id" in indirect:
+        link = f"domains/{indirect['domain_id']}"
+    elif "project_id" in indirect:
+        link = f"projects/{indirect['project_id']}"
+    if actor_kind == "user" and "group_id" in indirect:
+        body["links"]["membership"] = _link(request, f"groups/{indirect['group_id']}/users/{actor_id}")
+        link += f"/groups/{indirect['group_id']}"
+    else:
+        link += f"/{actor_kind}s/{actor_id}"
+    if "role_id" in indirect:
+        link += f"/roles/{indirect['role_id']}"
+        body["links"]["prior_role"] = _link(request, f"prior_role/{role_obj.id}/implies/{indirect['role_id']}")
+    else:
+        link += f"/roles/{role_obj.id}"
+    if inherited:
         body["scope"]["OS-INHERIT:inherited_to"] = "projects"
-    via = entry.get("via")
-    src_actor_kind = "user" if (via.type.startswith("User") if via else actor_kind == "user") else "group"
-    src_actor = via.actor_id if via else actor_id
-    src_scope = scope_kind if not via else ("project" if via.type.endswith("Project") else
-                                             "domain" if via.type.endswith("Domain") else "system")
-    src_target = via.target_id if via else target_id
-    prefix = "OS-INHERIT/" if (via.inherited if via else entry["inherited"]) else ""
-    scope_path = "system" if src_scope == "system" else f"{src_scope}s/{src_target}"
-    body["links"] = {"assignment": _link(
-        request, f"{prefix}{scope_path}/{src_actor_kind}s/{src_actor}/roles/{role_obj.id}"
-        + ("/inherited_to_projects" if prefix else ""))}
-    if via is not None and via.type.startswith("Group"):
-        body["links"]["membership"] = _link(request, f"groups/{via.actor_id}/users/{actor_id}")
+        link = f"OS-INHERIT/{link}/inherited_to_projects"
+    body["links"]["assignment"] = _link(request, link)
     if names is not None:
         body["role"]["name"] = role_obj.name
         if role_obj.domain_id:
@@ -96,3 +105,57 @@ def role_assignment(request, entry, names=None):
             if d is not None:
                 body["scope"]["domain"]["name"] = d.name
     return body
+
+
+def domain_as_project(request, d):
+    """A domain seen through /v3/projects (is_domain=true): Keystone's flat case."""
+    return {"id": d.id, "name": d.name, "domain_id": None, "description": d.description, "enabled": d.enabled,
+            "parent_id": None, "is_domain": True, "tags": d.extra.get("tags", []), "options": {},
+            "links": {"self": _link(request, f"projects/{d.id}")}}
+
+
+def group(request, g):
+    return {"id": g.id, "name": g.name, "domain_id": g.domain_id, "description": g.description,
+            "links": {"self": _link(request, f"groups/{g.id}")}}
+
+
+def role_ref(request, r):
+    return {"id": r.id, "name": r.name, "links": {"self": _link(request, f"roles/{r.id}")}}
+
+
+def role_inference(request, prior, implied):
+    return {"prior_role": role_ref(request, prior), "implies": role_ref(request, implied)}
+
+
+def _time(value):
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value else None
+
+
+def access_rule(request, r):
+    return {"id": r.id, "service": r.service, "path": r.path, "method": r.method,
+            "links": {"self": _link(request, f"users/{r.user_id}/access_rules/{r.id}")}}
+
+
+def application_credential(request, c, secret=None):
+    body = {"id": c.id, "name": c.name, "description": c.description or None, "user_id": c.user_id,
+            "project_id": c.project_id, "expires_at": _time(c.expires_at), "unrestricted": c.unrestricted,
+            "system": None,
+            "roles": [{"id": r.id, "name": r.name, "domain_id": r.domain_id}
+                      for r in sorted(c.roles.all(), key=lambda r: r.name)],
+            "access_rules": [{"id": r.id, "service": r.service, "path": r.path, "method": r.method}
+                             for r in c.access_rules.all()],
+            "links": {"self": _link(request, f"application_credentials/{c.id}")}}
+    if secret is not None:
+        body["secret"] = secret
+    return body
+
+
+def credential(request, c, blob):
+    return {"id": c.id, "user_id": c.user_id, "project_id": c.project_id, "type": c.type, "blob": blob,
+            **c.extra, "links": {"self": _link(request, f"credentials/{c.id}")}}
+
+
+def ec2_credential(request, c, blob):
+    return {"user_id": c.user_id, "tenant_id": c.project_id, "access": blob.get("access"),
+            "secret": blob.get("secret"), "trust_id": blob.get("trust_id"),
+            "links": {"self": _link(request, f"users/{c.user_id}/credentials/OS-EC2/{blob.get('access')}")}}
