@@ -456,7 +456,10 @@ def read_stream(stream, content_length):
     the client went away), else until the end of a chunked body."""
     remaining = content_length
     while remaining is None or remaining > 0:
-        chunk = stream.read(CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining))
+        try:
+            chunk = stream.read(CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining))
+        except Exception as e:  # the client's connection failed (reset, bad chunked framing)
+            raise BadRequest(f"Reading image data from the client failed: {e}") from e
         if not chunk:
             if remaining:
                 raise BadRequest("The client closed the connection before sending all image data.")

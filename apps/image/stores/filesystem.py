@@ -32,21 +32,25 @@ class FilesystemStore(ImageStore):
         final = self._path(key)
         partial = os.path.join(self.directory, f".{key}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
         size = 0
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        try:
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        except OSError as e:
+            raise _write_error(e) from e
         try:
             with os.fdopen(fd, "wb", buffering=0) as f:
+                # Errors of the chunk source (quota, the client) propagate unchanged.
                 for chunk in chunks:
-                    view = memoryview(chunk)
-                    while view:
-                        written = f.write(view)
-                        view = view[written:]
+                    try:
+                        view = memoryview(chunk)
+                        while view:
+                            view = view[f.write(view):]
+                    except OSError as e:
+                        raise _write_error(e) from e
                     size += len(chunk)
-            os.replace(partial, final)
-        except OSError as e:
-            _unlink(partial)
-            if e.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise StoreFull(f"Image store is full: {e.strerror}") from e
-            raise StoreError(f"Image store write failed: {e.strerror}") from e
+            try:
+                os.replace(partial, final)
+            except OSError as e:
+                raise _write_error(e) from e
         except BaseException:
             _unlink(partial)
             raise
@@ -97,6 +101,12 @@ class FilesystemStore(ImageStore):
 
     def local_path(self, location):
         return self._path(location)
+
+
+def _write_error(e):
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreFull(f"Image store is full: {e.strerror}")
+    return StoreError(f"Image store write failed: {e.strerror}")
 
 
 def _unlink(path):
