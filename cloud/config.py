@@ -174,6 +174,11 @@ class Config:
     def as_dict(self):
         return {s: dict(v) for s, v in self._values.items()}
 
+    @staticmethod
+    def sample():
+        """Apps reach this through settings.CONF (they never import cloud/)."""
+        return sample()
+
 
 def sample():
     """The commented sample file: every option with its default."""

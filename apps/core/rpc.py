@@ -11,6 +11,7 @@ mode and would need a broker.
 import json
 
 from celery import current_app
+from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
 
 CONDUCTOR_QUEUE = "conductor"
@@ -49,3 +50,23 @@ def send_result(result, *, sender_host):
 def send_report(report, *, expires=None):
     """A host's registration or heartbeat, on its own queue."""
     _send(HOST_REPORT_TASK, args=[report], queue=REPORTS_QUEUE, expires=expires)
+
+
+def call_host(host, task_name, dto, *, timeout=10):
+    """Ask a host a synchronous query and wait at most ``timeout`` seconds for the answer.
+
+    Returns the query's ``{ok, error, data}``; a host that does not answer in time yields
+    ``ok: False`` (the message expires unread, so a host that comes back never runs it late).
+    """
+    hostname = getattr(host, "hostname", host)
+    app = current_app
+    if app.conf.task_always_eager:
+        dto = json.loads(json.dumps(dto))
+        return json.loads(json.dumps(app.tasks[task_name].apply(args=[dto]).get()))
+    async_result = app.send_task(task_name, args=[dto], queue=host_queue(hostname), expires=timeout)
+    try:
+        return async_result.get(timeout=timeout, disable_sync_subtasks=False)
+    except CeleryTimeout:
+        return {"ok": False, "error": f"host {hostname} did not answer within {timeout}s", "data": None}
+    finally:
+        async_result.forget()

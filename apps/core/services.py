@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from . import rpc
 from .context import current_global_request_id, current_request_id, global_request_id_var, request_id_var
-from .exceptions import NotFound
+from .exceptions import Conflict, NotFound
 from .models import Action, Host
 
 logger = logging.getLogger(__name__)
@@ -250,6 +250,16 @@ def host_probe(*, hostname, user_id=None, project_id=None):
         raise NotFound(f"Host {hostname} could not be found.")
     return action_start(kind="core.host_probe", resource_type="host", resource_id=hostname, host=hostname,
                         payload={}, user_id=user_id, project_id=project_id)
+
+
+def host_facts_now(*, hostname, timeout=10):
+    """The host's live facts, asked synchronously; a silent host is a 409-worthy fact, not a hang."""
+    if not Host.objects.filter(hostname=hostname).exists():
+        raise NotFound(f"Host {hostname} could not be found.")
+    answer = rpc.call_host(hostname, "core.host_facts", {}, timeout=timeout)
+    if not answer["ok"]:
+        raise Conflict(f"Host {hostname} could not answer: {answer['error']}")
+    return answer["data"]
 
 
 def _host_probe_applied(action, data):

@@ -2,7 +2,7 @@
 from celery import shared_task
 
 from . import services
-from .hostagent import host_task
+from .hostagent import host_query, host_task
 from .hostagent.facts import host_facts
 
 
@@ -32,4 +32,10 @@ def reap_actions_task():
 @host_task("core.host_probe")
 def host_probe_task(dto):
     """Host: report the host's current facts (services applies them to the Host row)."""
+    return host_facts()
+
+
+@host_query("core.host_facts")
+def host_facts_query(dto):
+    """Host: the facts right now, answered synchronously (operators' `host show`)."""
     return host_facts()

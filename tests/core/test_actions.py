@@ -393,3 +393,12 @@ def test_one_step_per_resource_at_a_time(results, handlers):
         thread.join(5)
     assert started["second"] >= started["first"]
     assert sorted(r["data"] for _, r in results) == ["first", "other", "second"]
+
+
+def test_host_query_never_raises_and_round_trips_json(db):
+    from apps.core.hostagent.runtime import run_host_query
+
+    assert run_host_query(lambda dto: {"a": dto["x"]}, {"x": 1}) == {"ok": True, "error": "", "data": {"a": 1}}
+    failed = run_host_query(lambda dto: 1 / 0, {})
+    assert failed["ok"] is False and failed["error"].startswith("ZeroDivisionError")
+    assert run_host_query(lambda dto: object(), {})["ok"] is False  # not JSON: a failure, not a crash

@@ -54,8 +54,9 @@ def cloud(transactional_db, tmp_path):
     hostname = f"test-{uuid.uuid4().hex[:8]}"
     db = connection.settings_dict
     base = {k: v for k, v in os.environ.items() if not k.startswith("MONOSTACK_")}
+    # Synchronous queries come back through the result backend this process reads.
     base.update(DJANGO_SETTINGS_MODULE="cloud.settings", MONOSTACK_BROKER_URL=BROKER,
-                MONOSTACK_BROKER_RESULT_BACKEND=BROKER)
+                MONOSTACK_BROKER_RESULT_BACKEND=current_app.conf.result_backend)
     if "MONOSTACK_CONFIG" in os.environ:
         base["MONOSTACK_CONFIG"] = os.environ["MONOSTACK_CONFIG"]
     worker = [sys.executable, "-m", "celery", "-A", "cloud", "worker", "-l", "INFO", "--pool", "prefork", "-c", "1",
@@ -124,3 +125,16 @@ def test_agent_registers_heartbeats_and_runs_host_steps(cloud):
     # The agent has no database: the step failed there, and said so instead of raising.
     assert orm.status == Action.FAILED
     assert orm.error.startswith("ImproperlyConfigured: settings.DATABASES is improperly configured")
+
+
+def test_synchronous_host_query_answers_or_times_out(cloud):
+    hostname, procs = cloud
+    _wait_for(lambda: Host.objects.filter(hostname=hostname).exists(), 25, "the agent to register", procs)
+    facts = services.host_facts_now(hostname=hostname, timeout=15)
+    assert facts["hostname"] == hostname and facts["cpus"] == os.cpu_count()
+    from apps.core import rpc
+
+    t0 = time.monotonic()
+    silent = rpc.call_host("no-such-host", "core.host_facts", {}, timeout=1)
+    assert silent["ok"] is False and "did not answer" in silent["error"]
+    assert time.monotonic() - t0 < 3

@@ -4,6 +4,6 @@ Host tasks are declared with :func:`host_task`; the agent registers itself and h
 from :mod:`.agent`. Nothing in this package may touch the ORM.
 """
 from . import agent  # noqa: F401  (connects the worker_ready/worker_shutdown hooks)
-from .runtime import host_task
+from .runtime import host_query, host_task
 
-__all__ = ["host_task"]
+__all__ = ["host_query", "host_task"]

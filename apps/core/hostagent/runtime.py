@@ -159,3 +159,31 @@ def host_task(name, **options):
                            ignore_result=True, **options)(run)
 
     return decorator
+
+
+def run_host_query(fn, dto):
+    """Run a read-only query on the host; never raises, returns ``{ok, error, data}``."""
+    try:
+        data = fn(dto if isinstance(dto, dict) else {})
+        json.dumps(data)
+        return {"ok": True, "error": "", "data": data}
+    except Exception as exc:
+        logger.exception("host query failed")
+        return {"ok": False, "error": _describe(exc), "data": None}
+
+
+def host_query(name, **options):
+    """Declare a synchronous host query (console output, a console address, live facts).
+
+    Unlike a step it changes nothing on the host, so it needs no lock, generation or
+    record; the caller waits for its answer through the result backend with a timeout
+    (``rpc.call_host``), and a lost query is simply asked again.
+    """
+    def decorator(fn):
+        @functools.wraps(fn)
+        def run(dto):
+            return run_host_query(fn, dto)
+
+        return shared_task(name=name, acks_late=False, ignore_result=False, **options)(run)
+
+    return decorator
