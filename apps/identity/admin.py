@@ -2,19 +2,10 @@
 changes that must revoke tokens go through the API, which calls the services."""
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdmin
+
 from .models import (AccessRule, ApplicationCredential, AuditRecord, Credential, Domain, Endpoint, Group,
                      ImpliedRole, Project, Region, Role, RoleAssignment, Service, User)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Domain)
