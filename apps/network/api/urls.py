@@ -1,0 +1,42 @@
+from django.urls import path, re_path
+
+from . import views as v
+
+urlpatterns = [
+    re_path(r"^/?$", v.VersionsView.as_view()),
+    re_path(r"^/v2\.0/?$", v.V2View.as_view()),
+    path("/v2.0/extensions", v.ExtensionsView.as_view()),
+    path("/v2.0/extensions/<str:alias>", v.ExtensionView.as_view()),
+    path("/v2.0/networks", v.NetworksView.as_view()),
+    path("/v2.0/networks/<str:pk>", v.NetworkView.as_view()),
+    path("/v2.0/subnets", v.SubnetsView.as_view()),
+    path("/v2.0/subnets/<str:pk>", v.SubnetView.as_view()),
+    path("/v2.0/subnetpools", v.SubnetPoolsView.as_view()),
+    path("/v2.0/subnetpools/<str:pk>", v.SubnetPoolView.as_view()),
+    path("/v2.0/ports", v.PortsView.as_view()),
+    path("/v2.0/ports/<str:pk>", v.PortView.as_view()),
+    path("/v2.0/routers", v.RoutersView.as_view()),
+    path("/v2.0/routers/<str:pk>", v.RouterView.as_view()),
+    re_path(r"^/v2\.0/routers/(?P<pk>[^/]+)/(?P<action>add_router_interface|remove_router_interface)$",
+            v.RouterInterfaceView.as_view()),
+    re_path(r"^/v2\.0/routers/(?P<pk>[^/]+)/(?P<action>add_extraroutes|remove_extraroutes)$",
+            v.RouterRoutesView.as_view()),
+    path("/v2.0/floatingips", v.FloatingIPsView.as_view()),
+    path("/v2.0/floatingips/<str:pk>", v.FloatingIPView.as_view()),
+    path("/v2.0/floatingips/<str:fip_id>/port_forwardings", v.PortForwardingsView.as_view()),
+    path("/v2.0/floatingips/<str:fip_id>/port_forwardings/<str:pk>", v.PortForwardingView.as_view()),
+    path("/v2.0/security-groups", v.SecurityGroupsView.as_view()),
+    path("/v2.0/security-groups/<str:pk>", v.SecurityGroupView.as_view()),
+    path("/v2.0/security-group-rules", v.SecurityGroupRulesView.as_view()),
+    path("/v2.0/security-group-rules/<str:pk>", v.SecurityGroupRuleView.as_view()),
+    path("/v2.0/rbac-policies", v.RBACPoliciesView.as_view()),
+    path("/v2.0/rbac-policies/<str:pk>", v.RBACPolicyView.as_view()),
+    path("/v2.0/availability_zones", v.AvailabilityZonesView.as_view()),
+    path("/v2.0/agents", v.AgentsView.as_view()),
+    path("/v2.0/agents/<str:pk>", v.AgentView.as_view()),
+    path("/v2.0/quotas", v.QuotasView.as_view()),
+    re_path(r"^/v2\.0/quotas/(?P<project_id>[^/]+?)(?:/(?P<detail>default|details))?$", v.QuotaView.as_view()),
+    path("/v2.0/auto-allocated-topology/<str:project_id>", v.AutoAllocatedTopologyView.as_view()),
+    re_path(r"^/v2\.0/(?P<collection>networks|subnets|ports|routers|floatingips|security-groups|subnetpools)/"
+            r"(?P<pk>[^/]+)/tags(?:/(?P<tag>[^/]+))?$", v.TagsView.as_view()),
+]

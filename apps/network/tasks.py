@@ -1,0 +1,71 @@
+"""Celery entry points of the network service; thin: decode the DTO, call the driver or a service.
+
+Host tasks run in the agent (no database): each returns plain data that handlers.py applies.
+"""
+
+from celery import shared_task
+from django.conf import settings
+
+from apps.core.drivers import load_driver
+from apps.core.hostagent import host_task
+
+from .drivers.base import NetworkDriver, PortSpec
+
+_driver = None
+
+
+def get_driver():
+    """The configured driver, built once per process (its init_host runs then)."""
+    global _driver
+    path = settings.MONOSTACK["network"]["driver"]
+    if _driver is None or _driver[0] != path:
+        driver = load_driver(path, NetworkDriver)
+        _driver = (path, driver, driver.init_host())
+    return _driver[1]
+
+
+def _host_facts():
+    get_driver()
+    return _driver[2]
+
+
+@host_task("network.port_plug")
+def port_plug_task(dto):
+    driver = get_driver()
+    vif = driver.plug(PortSpec.from_dict(dto["port"]))
+    fw = driver.firewall_apply(dto["firewall"]) if dto.get("firewall") else None
+    return {"vif": vif.as_dict(), "firewall": fw, **_host_facts()}
+
+
+@host_task("network.port_unplug")
+def port_unplug_task(dto):
+    get_driver().unplug(PortSpec.from_dict(dto["port"]))
+    return {"unplugged": dto["port"]["devname"]}
+
+
+@host_task("network.dhcp_sync")
+def dhcp_sync_task(dto):
+    return {**get_driver().dhcp_sync(dto["dhcp"]), **_host_facts()}
+
+
+@host_task("network.router_sync")
+def router_sync_task(dto):
+    return {**get_driver().router_sync(dto["router"]), **_host_facts()}
+
+
+@host_task("network.firewall_sync")
+def firewall_sync_task(dto):
+    return get_driver().firewall_apply(dto["firewall"], flush=dto.get("flush") or ())
+
+
+@host_task("network.host_sync")
+def host_sync_task(dto):
+    return {"removed": get_driver().host_sync(dto), **_host_facts()}
+
+
+@shared_task(name="network.sync_hosts")
+def sync_hosts_task():
+    """Beat: every host that is up gets its whole desired network state (drift repair)."""
+    from . import handlers
+
+    return handlers.sync_all_hosts()
