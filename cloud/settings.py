@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "guardian",
     "apps.core",
     "apps.identity",
+    "apps.network",
     "apps.image",
 ]
 
