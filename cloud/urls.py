@@ -3,6 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("identity", include("apps.identity.api.urls")),
+    path("network", include("apps.network.api.urls")),
     path("image", include("apps.image.api.urls")),
     path("admin/", admin.site.urls),
     path("", include("apps.core.urls")),
