@@ -217,8 +217,9 @@ def _combinations(lists):
 # ---------------------------------------------------------------- per-process state
 
 class TokenCache:
-    """LRU of validated tokens, invalidated wholesale by bumping ``generation`` when
-    identity data that token bodies show (names, roles, catalog) changes."""
+    """Validated tokens, bounded (the oldest entry goes first), invalidated wholesale by
+    bumping ``generation`` when identity data that token bodies show (names, roles, catalog)
+    changes. Expiry and revocation are checked on every use, not here."""
 
     def __init__(self, size):
         self.size = size
