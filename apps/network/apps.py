@@ -6,4 +6,4 @@ class NetworkConfig(AppConfig):
     label = "network"
 
     def ready(self):
-        from . import handlers, policies  # noqa: F401  (result handlers of host steps; policy rules)
+        from . import handlers, policies, tasks  # noqa: F401  (result handlers, policy rules, host tasks)

@@ -5,6 +5,7 @@ import pytest
 from celery import current_app
 from django.test import Client
 
+import apps.core.tasks  # noqa: F401  (core.apply_result: host results land in eager mode)
 from apps.network.drivers.fake import FakeNetworkDriver
 from tests.identity.conftest import (  # noqa: F401  (shared fixtures)
     Api as IdentityApi, admin, admin_token, api, cloud, identity_conf, make_user, on_commit_runs_now, password_auth)
