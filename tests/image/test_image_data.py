@@ -223,3 +223,12 @@ def test_upload_never_reads_request_body(u1, monkeypatch):
     monkeypatch.setattr(WSGIRequest, "body", property(forbidden))
     image = u1.create(name="stream")
     assert u1.upload(image["id"], b"y" * 5000).status_code == 204
+
+
+def test_accept_headers_never_406(u1):
+    image = u1.create(name="accept")
+    r = u1.upload(image["id"], b"abc", headers={"Accept": "application/octet-stream"})
+    assert r.status_code == 204
+    r = u1.get(f"images/{image['id']}/file", headers={"Accept": "application/octet-stream"})
+    assert r.status_code == 200 and r.data_bytes == b"abc"
+    assert u1.get(f"images/{image['id']}", headers={"Accept": "text/html"}).status_code == 200

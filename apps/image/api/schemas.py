@@ -89,10 +89,11 @@ def members_schema():
 
 # Request checks (the published schema, without the documentation keys).
 IMAGE_CREATE = {"type": "object", "properties": IMAGE_PROPERTIES, "additionalProperties": EXTRA_PROPERTY}
+# Glance reads only "member" / "status" and ignores the rest (openstacksdk sends both).
 MEMBER_CREATE = {"type": "object", "properties": {"member": {"type": "string", "minLength": 1, "maxLength": 255}},
-                 "required": ["member"], "additionalProperties": False}
+                 "required": ["member"]}
 MEMBER_UPDATE = {"type": "object", "properties": {"status": {"type": "string", "enum": list(MEMBER_STATUSES)}},
-                 "required": ["status"], "additionalProperties": False}
+                 "required": ["status"]}
 IMPORT = {"type": "object",
           "properties": {"method": {"type": "object",
                                     "properties": {"name": {"type": "string"}, "uri": {"type": "string",

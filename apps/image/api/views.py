@@ -28,6 +28,11 @@ class RangeNotSatisfiable(ApiError):
 class ImageView(OpenStackAPIView):
     service = "image"
 
+    def perform_content_negotiation(self, request, force=False):
+        # Views answer JSON or raw bytes themselves; an Accept of application/octet-stream
+        # (image data) must not become a 406.
+        return super().perform_content_negotiation(request, force=True)
+
     def ctx(self):
         return require_token(self.request)
 
