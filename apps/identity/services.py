@@ -732,8 +732,7 @@ def user_password_change(*, user_id, original_password, password):
     error = _check_user_password(user, original_password)
     if error is not None and not (user is not None and password_is_expired(user)
                                   and error.message.startswith("The password is expired")):
-        raise Unauthorized(f"Error when changing user password: {error.message}") \
-            if error.message != AUTH_FAILED else Unauthorized(AUTH_FAILED)
+        raise error  # Keystone's own words: generic, or the lockout
     with transaction.atomic():
         user = User.objects.select_for_update().select_related("domain").get(pk=user.pk)
         if user.options.get("lock_password") is True:
