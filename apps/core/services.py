@@ -110,15 +110,39 @@ def action_start(*, kind, resource_type, resource_id, host, payload, user_id=Non
     return action
 
 
+def register_result_listener(kind, fn):
+    """``fn(action, data)`` also runs after a successful step of ``kind``, after its handler.
+
+    For an app that started another app's step through that app's service and continues its
+    own work when it ends (compute following network.port_plug). Several may listen.
+    """
+    _result_listeners.setdefault(kind, []).append(fn)
+    return fn
+
+
+def register_failure_listener(kind, fn):
+    """``fn(action, error)`` also runs after a failed or lost step of ``kind``."""
+    _failure_listeners.setdefault(kind, []).append(fn)
+    return fn
+
+
+_result_listeners = {}
+_failure_listeners = {}
+
+
 def _call_handler(registry, action, outcome):
     handler = registry.get(action.kind)
-    if handler is None:
+    listeners = (_failure_listeners if registry is _failure_handlers else _result_listeners).get(action.kind, ())
+    if handler is None and not listeners:
         if registry is _failure_handlers:
             logger.warning("action %s (%s) failed and no failure handler is registered: %s",
                            action.id, action.kind, outcome)
         return
     with transaction.atomic():  # savepoint: a broken handler leaves the Action row intact
-        handler(action, outcome)
+        if handler is not None:
+            handler(action, outcome)
+        for listener in listeners:
+            listener(action, outcome)
 
 
 def _finish_failed(action, error):
