@@ -100,8 +100,10 @@ def _ips(port):
 
 
 def port_dto(port):
+    profile = port.binding_profile or {}
     return {"id": str(port.id), "devname": tap_name(port.id), "mac": port.mac_address, "ips": _ips(port),
-            "admin_state_up": port.admin_state_up}
+            "admin_state_up": port.admin_state_up, "model": profile.get("vif_model") or "tap",
+            "guest_netns": profile.get("guest_netns")}
 
 
 def firewall_dto(hostname):

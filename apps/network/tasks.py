@@ -18,9 +18,11 @@ def get_driver():
     """The configured driver, built once per process (its init_host runs then)."""
     global _driver
     path = settings.MONOSTACK["network"]["driver"]
-    if _driver is None or _driver[0] != path:
-        driver = load_driver(path, NetworkDriver)
-        _driver = (path, driver, driver.init_host())
+    if _driver is None or _driver[0] != path or _driver[3] != settings.MONOSTACK["DEFAULT"]["state_dir"]:
+        driver = load_driver(path, NetworkDriver, conf=settings.MONOSTACK["network"],
+                             state_dir=settings.MONOSTACK["DEFAULT"]["state_dir"],
+                             hostname=settings.MONOSTACK["DEFAULT"]["hostname"])
+        _driver = (path, driver, driver.init_host(), settings.MONOSTACK["DEFAULT"]["state_dir"])
     return _driver[1]
 
 

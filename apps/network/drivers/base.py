@@ -60,12 +60,22 @@ class PortSpec:
     ips: tuple = ()
     network: NetworkSpec = None
     admin_state_up: bool = True
+    # "tap": a persistent tap QEMU opens (libvirt <interface type="ethernet">); "veth": a
+    # veth pair whose guest end (``guest_ifname``, the port's MAC) sits in ``guest_netns``
+    # (containers, and namespaces acting as guests in tests). From binding:profile.
+    model: str = "tap"
+    guest_netns: str | None = None
+
+    @property
+    def guest_ifname(self):
+        return f"vm{self.id[:11]}"
 
     @classmethod
     def from_dict(cls, d):
         return cls(id=d["id"], devname=d["devname"], mac=d["mac"], ips=tuple(d.get("ips") or ()),
                    network=NetworkSpec.from_dict(d["network"]) if d.get("network") else None,
-                   admin_state_up=d.get("admin_state_up", True))
+                   admin_state_up=d.get("admin_state_up", True), model=d.get("model") or "tap",
+                   guest_netns=d.get("guest_netns"))
 
 
 @dataclass(frozen=True)

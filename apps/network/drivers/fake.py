@@ -20,6 +20,9 @@ class FakeNetworkDriver(NetworkDriver):
     lock = threading.RLock()
     vtep = "192.0.2.10"
 
+    def __init__(self, conf=None, state_dir=None, hostname=None):
+        self.conf, self.state_dir, self.hostname = conf or {}, state_dir, hostname
+
     @classmethod
     def reset(cls):
         with cls.lock:

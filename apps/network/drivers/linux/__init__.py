@@ -1,0 +1,3 @@
+from .driver import LinuxNetworkDriver
+
+__all__ = ["LinuxNetworkDriver"]
