@@ -134,6 +134,8 @@ CELERY_BEAT_SCHEDULE = {
         # A missed run is simply replaced by the next one.
         "options": {"expires": float(CONF["conductor"]["reaper_interval"])},
     },
+    "identity.prune_revocations": {"task": "identity.prune_revocations", "schedule": 3600.0,
+                                   "options": {"expires": 3600.0}},
 }
 # Workers log through LOGGING above, so request ids appear in every worker line too.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

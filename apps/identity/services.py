@@ -1408,3 +1408,9 @@ def bootstrap(*, admin_password, catalog):
             wanted.add(endpoint.id)
     _on_commit_flush()
     return {"domain": domain, "project": project, "user": user, "roles": roles}
+
+
+def revocations_prune():
+    """Drop "not before" events no live token can match any more (beat runs this hourly)."""
+    deleted, _ = RevocationEvent.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted

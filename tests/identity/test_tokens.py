@@ -210,3 +210,18 @@ def test_oversize_body_is_413_and_writes_nothing(cloud, admin, settings):
     r = admin.post("projects", {"project": {"name": "big", "description": "x" * 2000}})
     assert r.status_code == 413 and r.json_body["error"]["code"] == 413
     assert Project.objects.count() == before
+
+
+def test_expired_revocation_events_are_pruned(cloud):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.identity.tasks import prune_revocations_task
+
+    now = timezone.now()
+    RevocationEvent.objects.create(user_id="gone", revoked_at=now - timedelta(hours=2),
+                                   expires_at=now - timedelta(hours=1))
+    live = RevocationEvent.objects.create(user_id="live", revoked_at=now, expires_at=now + timedelta(hours=1))
+    assert prune_revocations_task() == 1
+    assert list(RevocationEvent.objects.values_list("id", flat=True)) == [live.id]
