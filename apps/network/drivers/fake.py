@@ -160,7 +160,7 @@ class FakeNetworkDriver(NetworkDriver):
             fw = self.state["firewall"] or {"ports": []}
             return {"bridges": sorted(self.state["bridges"]), "taps": sorted(self.state["taps"]),
                     "namespaces": sorted(self.state["namespaces"]), "dnsmasq": sorted(self.state["dnsmasq"]),
-                    "firewall_ports": sorted(p["devname"] for p in fw["ports"])}
+                    "firewall_ports": sorted(p["devname"] for p in fw["ports"] if p.get("port_security", True))}
 
 
 class FailingFakeNetworkDriver(FakeNetworkDriver):

@@ -323,6 +323,8 @@ class LinuxNetworkDriver(NetworkDriver):
                 for family in ("bridge", "inet"):
                     priv.nft_delete_table(family, render.TABLE)
             self._write(version_file, str(firewall["version"]))
+            self._write(self.state / "firewall.ports", json.dumps(
+                sorted(p["devname"] for p in firewall["ports"] if p.get("port_security", True))))
         zones = sorted(set(firewall.get("zones", {}).values()))
         for address in flush:
             for zone in zones:
@@ -337,11 +339,15 @@ class LinuxNetworkDriver(NetworkDriver):
         dnsmasq = [d.name for d in (self.state / "dhcp").iterdir()
                    if priv.pid_alive(self._read_pid(d / "pid") or 0, str(d))]
         tables = priv.nft_list_tables()
+        try:
+            fw_ports = json.loads((self.state / "firewall.ports").read_text()) if tables else []
+        except (OSError, ValueError):
+            fw_ports = []
         return {"bridges": sorted(l["name"] for l in links if l["kind"] == "bridge" and l["name"].startswith("brq")),
                 "taps": sorted(l["name"] for l in links if l["name"].startswith("tap")),
                 "vxlan": sorted(l["name"] for l in links if l["name"].startswith("vxlan-")),
                 "namespaces": sorted(n for n in ns if n.startswith(("qdhcp-", "qrouter-"))),
-                "dnsmasq": sorted(dnsmasq), "nft_tables": sorted(" ".join(t) for t in tables
+                "dnsmasq": sorted(dnsmasq), "firewall_ports": fw_ports, "nft_tables": sorted(" ".join(t) for t in tables
                                                                  if t and t[-1] == render.TABLE)}
 
     def host_sync(self, desired):
