@@ -39,7 +39,10 @@ def token_and_image_url(cloud):
         "name": a["username"], "domain": {"name": a.get("user_domain_name", "Default")}, "password": a["password"]}}},
         "scope": {"project": {"name": a["project_name"],
                               "domain": {"name": a.get("project_domain_name", "Default")}}}}}).encode()
-    req = urllib.request.Request(a["auth_url"].rstrip("/") + "/auth/tokens", data=body,
+    auth_url = a["auth_url"].rstrip("/")
+    if not auth_url.endswith("/v3"):
+        auth_url += "/v3"
+    req = urllib.request.Request(auth_url + "/auth/tokens", data=body,
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req) as r:
         token = r.headers["X-Subject-Token"]

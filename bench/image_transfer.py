@@ -5,10 +5,14 @@
 
 Against a running cloud (`./stack up`; clouds.yaml as it writes it). Makes a file of random
 bytes in DIR (default: the [DEFAULT] state_dir, the disk the image store is on), then:
-  copy      `cp` of that file beside it (the baseline),
+  copy      `cp --reflink=never` of that file beside it (the baseline; in-kernel copy),
+  dd        `dd bs=1M` of it (a user-space copy),
+  hashes    md5 and sha512 of it in two threads, the work every Glance-compatible upload must
+            add to a copy (checksum, os_hash_value): the ceiling of the upload on this machine,
   upload    PUT /v2/images/{id}/file, streamed from the file with a Content-Length,
   chunked   the same with Transfer-Encoding: chunked,
-  download  GET /v2/images/{id}/file written to a file beside it (md5 checked against Content-MD5).
+  download  GET /v2/images/{id}/file written to a file beside it (then its md5 is checked
+            against Content-MD5, outside the timing).
 Prints MiB/s and the ratio to the copy for each, the largest RSS growth of any API process
 during the transfer (flat memory: a few MiB whatever the size), and the machine.
 """
@@ -78,14 +82,38 @@ def download(url, token, image_id, out):
     conn, base = connection(url)
     conn.request("GET", f"{base}/v2/images/{image_id}/file", headers={"X-Auth-Token": token})
     r = conn.getresponse()
-    md5 = hashlib.md5()
+    buf = memoryview(bytearray(CHUNK))
     with open(out, "wb", buffering=0) as f:
-        while chunk := r.read(CHUNK):
-            md5.update(chunk)
-            f.write(chunk)
+        while n := r.readinto(buf):
+            f.write(buf[:n])
     conn.close()
-    if r.status != 200 or md5.hexdigest() != r.getheader("Content-MD5"):
-        raise SystemExit(f"download: HTTP {r.status}, md5 {md5.hexdigest()} vs {r.getheader('Content-MD5')}")
+    return r.status, r.getheader("Content-MD5")
+
+
+def check_download(out, status, md5_header):
+    """Checked after the timing: the client's own hashing is not the server's throughput."""
+    md5 = hashlib.md5()
+    with open(out, "rb") as f:
+        while chunk := f.read(CHUNK):
+            md5.update(chunk)
+    if status != 200 or md5.hexdigest() != md5_header:
+        raise SystemExit(f"download: HTTP {status}, md5 {md5.hexdigest()} vs {md5_header}")
+
+
+def hash_file(path):
+    import threading
+
+    def run(name):
+        h = hashlib.new(name)
+        with open(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                h.update(chunk)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("md5", "sha512")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def timed(fn):
@@ -111,13 +139,17 @@ def main():
         for _ in range(args.size_mib):
             f.write(os.urandom(CHUNK))
     pids = api_pids(url)
-    results = {k: [] for k in ("copy", "upload", "chunked", "download")}
+    results = {k: [] for k in ("copy", "dd", "hashes", "upload", "chunked", "download")}
     memory = {}
     images = []
     try:
         for _ in range(args.runs):
-            results["copy"].append(timed(lambda: subprocess.run(["cp", src, dst], check=True)))
+            results["copy"].append(timed(lambda: subprocess.run(["cp", "--reflink=never", src, dst], check=True)))
             os.unlink(dst)
+            results["dd"].append(timed(lambda: subprocess.run(["dd", f"if={src}", f"of={dst}", "bs=1M", "status=none"],
+                                                              check=True)))
+            os.unlink(dst)
+            results["hashes"].append(timed(lambda: hash_file(src)))
             for kind in ("upload", "chunked"):
                 image = call(url, token, "POST", "/v2/images", {"name": f"bench-{kind}", "disk_format": "raw",
                                                                  "container_format": "bare"})
@@ -126,8 +158,10 @@ def main():
                 results[kind].append(timed(lambda: upload(url, token, image["id"], src, kind == "chunked")))
                 memory[kind] = max(memory.get(kind, 0), watch.stop().growth_mib)
             watch = MemoryWatch(pids)
-            results["download"].append(timed(lambda: download(url, token, images[-1], dst)))
+            got = []
+            results["download"].append(timed(lambda: got.append(download(url, token, images[-1], dst))))
             memory["download"] = max(memory.get("download", 0), watch.stop().growth_mib)
+            check_download(dst, *got[0])
             os.unlink(dst)
     finally:
         for image_id in images:
@@ -138,7 +172,7 @@ def main():
 
     print(f"machine: {machine()}")
     print(f"image: {args.size_mib} MiB of random bytes, best of {args.runs} runs, {workdir}; "
-          f"API processes watched: {len(pids)}")
+          f"API processes watched: {len(pids)}; load average before: {os.getloadavg()[0]:.2f}")
     base = size / min(results["copy"]) / (1 << 20)
     for kind, times in results.items():
         rate = size / min(times) / (1 << 20)
