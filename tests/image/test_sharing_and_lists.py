@@ -199,3 +199,22 @@ def test_paging_links_and_one_query_per_page(u1):
         with CaptureQueriesContext(connection) as ctx:
             selectors.image_list(caller, request)
         assert len(ctx.captured_queries) == 1, [q["sql"] for q in ctx.captured_queries]
+
+
+def test_service_user_fetches_any_image_data(u1, admin, api, projects):
+    """Compute hosts fetch image data with a per-host service user (role service): they may
+    read any image, but not change one."""
+    from .conftest import PASSWORD, ImageApi, _token, make_user
+
+    r = admin.post("projects", {"project": {"name": "service", "domain_id": "default"}})
+    assert r.status_code == 201
+    make_user(admin, "host-node1", PASSWORD, r.json_body["project"]["id"], role="service")
+    host = ImageApi(_token(api, "host-node1", "service"))
+    image = u1.create(name="boot", visibility="private")
+    u1.upload(image["id"], b"kernel and rootfs")
+    assert host.get(f"images/{image['id']}").status_code == 200
+    r = host.get(f"images/{image['id']}/file")
+    assert r.status_code == 200 and r.data_bytes == b"kernel and rootfs"
+    assert r["Content-MD5"] == u1.get(f"images/{image['id']}").json_body["checksum"]
+    assert host.patch(f"images/{image['id']}", [{"op": "replace", "path": "/name", "value": "x"}]).status_code == 403
+    assert host.delete(f"images/{image['id']}").status_code == 403
