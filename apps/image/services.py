@@ -607,6 +607,30 @@ def image_download(*, ctx, image_id):
         return image, None
 
 
+def image_store_sweep(*, older_than=3600, dry_run=False):
+    """Remove what a crashed process left in the stores: partial writes, and data no image row
+    names (only when older than ``older_than`` seconds, so an upload between its last write and
+    its commit is never touched). Returns {"partials": n, "orphans": [locations]}."""
+    import time
+
+    cutoff = time.time() - older_than
+    result = {"partials": 0, "orphans": []}
+    for store, field in ((image_store(), "location"), (staging_store(), "staging_location")):
+        if not dry_run:
+            result["partials"] += store.sweep_partials(older_than)
+        locations = store.locations()
+        known = set(Image.objects.filter(**{f"{field}__in": locations}).values_list(field, flat=True))
+        for location in locations:
+            modified = store.modified_at(location)
+            if location in known or modified is None or modified > cutoff:
+                continue
+            result["orphans"].append(location)
+            if not dry_run:
+                store.delete(location)
+                log.warning("Removed orphaned image data %s (no image names it)", location)
+    return result
+
+
 # ------------------------------------------------------------------------- interoperable import
 
 def image_stage(*, ctx, image_id, stream, content_length, declared_size=None):

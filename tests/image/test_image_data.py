@@ -232,3 +232,25 @@ def test_accept_headers_never_406(u1):
     r = u1.get(f"images/{image['id']}/file", headers={"Accept": "application/octet-stream"})
     assert r.status_code == 200 and r.data_bytes == b"abc"
     assert u1.get(f"images/{image['id']}", headers={"Accept": "text/html"}).status_code == 200
+
+
+def test_sweep_removes_orphans_and_partials_only(u1, image_conf):
+    from django.core.management import call_command
+
+    image = u1.create(name="kept")
+    u1.upload(image["id"], b"kept data")
+    store_dir = image_conf["store_dir"]
+    orphan = os.path.join(store_dir, "00000000-0000-0000-0000-00000000dead")
+    partial = os.path.join(store_dir, ".abc.1234.partial")
+    fresh = os.path.join(store_dir, "00000000-0000-0000-0000-00000000f00d")
+    for path in (orphan, partial, fresh):
+        with open(path, "wb") as f:
+            f.write(b"x")
+    os.utime(orphan, (0, 0))
+    os.utime(partial, (0, 0))
+    out = io.StringIO()
+    call_command("image_sweep", "--dry-run", stdout=out)
+    assert "would remove 1 orphan(s)" in out.getvalue() and os.path.exists(orphan)
+    call_command("image_sweep", stdout=out)
+    assert sorted(os.listdir(store_dir)) == sorted([image["id"], os.path.basename(fresh)])
+    assert u1.get(f"images/{image['id']}/file").data_bytes == b"kept data"

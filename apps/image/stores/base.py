@@ -58,3 +58,12 @@ class ImageStore(abc.ABC):
     def local_path(self, location):
         """A filesystem path to the data if the store has one (qemu-img needs a file), else None."""
         return None
+
+    def modified_at(self, location):
+        """When the data at ``location`` was last written (epoch seconds), or None if unknown."""
+        return None
+
+    def sweep_partials(self, older_than=3600):
+        """Remove leftovers of writes that never finished (a process killed mid-upload); returns
+        how many. Stores whose writes leave nothing behind have nothing to do."""
+        return 0

@@ -102,6 +102,12 @@ class FilesystemStore(ImageStore):
     def local_path(self, location):
         return self._path(location)
 
+    def modified_at(self, location):
+        try:
+            return os.stat(self._path(location)).st_mtime
+        except FileNotFoundError:
+            return None
+
 
 def _write_error(e):
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
