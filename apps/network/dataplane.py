@@ -211,22 +211,37 @@ def router_dto(router):
 
 
 # --- scheduling host steps on commit ----------------------------------------------------------
+# The API process only queues "network.refresh" to the conductor once its transaction
+# commits; the conductor builds the DTO from the committed rows and starts the host step.
 
-def _schedule(key, fn):
-    """Run ``fn`` once after the current transaction commits, however often it is asked for
-    (a rolled-back transaction drops its callbacks, and with them the key)."""
+def _schedule(step, *args):
+    """Queue ``step(*args)`` (a function of this module, run by the conductor) once the current
+    transaction commits; asked twice in one transaction, it runs once (a rolled-back
+    transaction drops its callbacks, and with them the request)."""
+    key = (step, *[tuple(a) if isinstance(a, list) else a for a in args])
     if connection.in_atomic_block and any(getattr(cb, "network_key", None) == key
                                           for _sids, cb, _robust in connection.run_on_commit):
         return
 
-    def run():
-        try:
-            fn()
-        except Exception:  # a host step that cannot be queued now is repaired by the periodic sync
-            log.exception("could not queue data plane step %s", key)
+    def send():
+        from . import rpc
 
-    run.network_key = key
-    transaction.on_commit(run, robust=True)
+        try:
+            rpc.send_refresh(step, list(args))
+        except Exception:  # the periodic sync repairs what could not be queued now
+            log.exception("could not queue data plane step %s", step)
+
+    send.network_key = key
+    transaction.on_commit(send, robust=True)
+
+
+def refresh(step, args):
+    """Conductor: run one queued step (see REFRESH_STEPS)."""
+    fn = REFRESH_STEPS.get(step)
+    if fn is None:
+        log.error("unknown data plane step %r", step)
+        return None
+    return fn(*args)
 
 
 def _start(kind, resource_type, resource_id, host, payload, user_id=None):
@@ -236,24 +251,31 @@ def _start(kind, resource_type, resource_id, host, payload, user_id=None):
 
 
 def network_changed(network):
-    _schedule(("dhcp", network.id), lambda: dhcp_sync(network.id))
+    _schedule("dhcp_sync", str(network.id))
 
 
 def network_deleted(info):
+    _schedule("dhcp_teardown", info)
+
+
+def dhcp_teardown(info):
     host = network_host()
-    if host:
-        _schedule(("dhcp", info["id"]), lambda: _start(
-            "network.dhcp_sync", "network", info["id"], host,
-            {"dhcp": {"network": info["network"], "enabled": False, "deleted": True, "hosts": [], "subnets": [],
-                      "port": None}}))
+    if not host:
+        return None
+    return _start("network.dhcp_sync", "network", info["id"], host,
+                  {"dhcp": {"network": info["network"], "enabled": False, "deleted": True, "hosts": [],
+                            "subnets": [], "port": None}})
 
 
-def dhcp_sync(network_id):
+def dhcp_sync(network_id, released=()):
     host = network_host()
     network = Network.objects.filter(pk=network_id).first()
     if not host or network is None:
         return None
-    return _start("network.dhcp_sync", "network", str(network.id), host, {"dhcp": dhcp_dto(network)})
+    dto = dhcp_dto(network)
+    if released:
+        dto["released"] = list(released)
+    return _start("network.dhcp_sync", "network", str(network.id), host, {"dhcp": dto})
 
 
 def network_snapshot(network):
@@ -273,28 +295,19 @@ def port_changed(port):
 
 
 def port_deleted(info):
-    host = network_host()
-    if host and info["owner"] != DHCP_OWNER:
-        network_id = info["network_id"]
-
-        def release():
-            network = Network.objects.filter(pk=network_id).first()
-            if network is None:
-                return
-            dto = dhcp_dto(network)
-            dto["released"] = [{"mac": info["mac"], "ip": ip} for ip in info["ips"]]
-            _start("network.dhcp_sync", "network", network_id, host, {"dhcp": dto})
-
-        _schedule(("dhcp", network_id), release)
+    if info["owner"] != DHCP_OWNER:
+        _schedule("dhcp_sync", info["network_id"], [{"mac": info["mac"], "ip": ip} for ip in info["ips"]])
     if info["host"]:
         firewall_changed(info["host"], flush=info["ips"])
 
 
 def firewall_changed(hostname, flush=()):
-    flush = list(flush)
-    _schedule(("fw", hostname, tuple(flush)), lambda: _start(
-        "network.firewall_sync", "host_firewall", f"fw-{hostname}", hostname,
-        {"firewall": firewall_dto(hostname), "flush": flush}))
+    _schedule("firewall_sync", hostname, list(flush))
+
+
+def firewall_sync(hostname, flush=()):
+    return _start("network.firewall_sync", "host_firewall", f"fw-{hostname}", hostname,
+                  {"firewall": firewall_dto(hostname), "flush": list(flush)})
 
 
 def security_groups_changed(group_ids, flush=False):
@@ -307,28 +320,31 @@ def security_groups_changed(group_ids, flush=False):
 
 
 def router_changed(router, flush=()):
-    router_id, flush = router.id, list(flush)
+    _schedule("router_sync", str(router.id), list(flush))
 
-    def run():
-        current = Router.objects.filter(pk=router_id).first()
-        if current is None:
-            return
-        host = current.host or network_host()
-        if not host:
-            return
-        if not current.host:
-            Router.objects.filter(pk=router_id).update(host=host)
-        _start("network.router_sync", "router", str(router_id), host,
-               {"router": router_dto(current), "flush": flush})
 
-    _schedule(("router", router_id), run)
+def router_sync(router_id, flush=()):
+    current = Router.objects.filter(pk=router_id).first()
+    if current is None:
+        return None
+    host = current.host or network_host()
+    if not host:
+        return None
+    if not current.host:
+        Router.objects.filter(pk=router_id).update(host=host)
+    return _start("network.router_sync", "router", str(router_id), host,
+                  {"router": router_dto(current), "flush": list(flush)})
 
 
 def router_deleted(info):
+    _schedule("router_teardown", info)
+
+
+def router_teardown(info):
     host = info["host"] or network_host()
-    if host:
-        _schedule(("router", info["id"]), lambda: _start(
-            "network.router_sync", "router", info["id"], host, {"router": {"id": info["id"], "deleted": True}}))
+    if not host:
+        return None
+    return _start("network.router_sync", "router", info["id"], host, {"router": {"id": info["id"], "deleted": True}})
 
 
 def port_plug(port, user_id=None):
@@ -343,13 +359,8 @@ def port_plug(port, user_id=None):
 def port_unplug(port, user_id=None):
     host = port.binding_host_id
     payload = {"port": {**port_dto(port), "network": network_dto(port.network, host=host)}}
-
-    def after():
-        _start("network.firewall_sync", "host_firewall", f"fw-{host}", host,
-               {"firewall": firewall_dto(host), "flush": _ips(port)})
-
     action = _start("network.port_unplug", "port", str(port.id), host, payload, user_id=user_id)
-    _schedule(("fw", host, "unplug", str(port.id)), after)
+    firewall_changed(host, flush=_ips(port))
     return action
 
 
@@ -365,3 +376,7 @@ def host_sync(hostname):
     return _start("network.host_sync", "host_sync", f"sync-{hostname}", hostname,
                   {"ports": ports, "dhcp_networks": networks, "routers": routers,
                    "firewall": firewall_dto(hostname)})
+
+
+REFRESH_STEPS = {"dhcp_sync": dhcp_sync, "dhcp_teardown": dhcp_teardown, "firewall_sync": firewall_sync,
+                 "router_sync": router_sync, "router_teardown": router_teardown, "host_sync": host_sync}

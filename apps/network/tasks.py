@@ -3,6 +3,8 @@
 Host tasks run in the agent (no database): each returns plain data that handlers.py applies.
 """
 
+import time
+
 from celery import shared_task
 from django.conf import settings
 
@@ -34,9 +36,13 @@ def _host_facts():
 @host_task("network.port_plug")
 def port_plug_task(dto):
     driver = get_driver()
+    t0 = time.perf_counter()
     vif = driver.plug(PortSpec.from_dict(dto["port"]))
+    t1 = time.perf_counter()
     fw = driver.firewall_apply(dto["firewall"]) if dto.get("firewall") else None
-    return {"vif": vif.as_dict(), "firewall": fw, **_host_facts()}
+    t2 = time.perf_counter()
+    return {"vif": vif.as_dict(), "firewall": fw, **_host_facts(),
+            "timings_ms": {"plug": round((t1 - t0) * 1000, 2), "firewall": round((t2 - t1) * 1000, 2)}}
 
 
 @host_task("network.port_unplug")
@@ -71,3 +77,11 @@ def sync_hosts_task():
     from . import handlers
 
     return handlers.sync_all_hosts()
+
+
+@shared_task(name="network.refresh")
+def refresh_task(step, args):
+    """Conductor: build a data plane step (DHCP, router, firewall) from committed rows and start it."""
+    from . import dataplane
+
+    dataplane.refresh(step, args)

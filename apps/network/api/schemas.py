@@ -13,12 +13,23 @@ nullable_int = {"type": ["integer", "string", "null"], "pattern": "^[0-9]+$"}
 STD = {"name": name, "description": description, "project_id": project, "tenant_id": project, "tags": tags}
 
 
+_wrapped = {}
+
+
 def single(member, schema):
-    return object_schema({member: schema}, required=[member])
+    """``{member: schema}``, built once per pair (compiled schemas are cached by identity)."""
+    key = ("single", member, id(schema))
+    if key not in _wrapped:
+        _wrapped[key] = (schema, object_schema({member: schema}, required=[member]))
+    return _wrapped[key][1]
 
 
 def bulk(collection, schema):
-    return object_schema({collection: {"type": "array", "items": schema, "minItems": 1}}, required=[collection])
+    key = ("bulk", collection, id(schema))
+    if key not in _wrapped:
+        _wrapped[key] = (schema, object_schema({collection: {"type": "array", "items": schema, "minItems": 1}},
+                                               required=[collection]))
+    return _wrapped[key][1]
 
 
 network_create = object_schema({
