@@ -254,3 +254,14 @@ def test_sweep_removes_orphans_and_partials_only(u1, image_conf):
     call_command("image_sweep", stdout=out)
     assert sorted(os.listdir(store_dir)) == sorted([image["id"], os.path.basename(fresh)])
     assert u1.get(f"images/{image['id']}/file").data_bytes == b"kept data"
+
+
+def test_image_quota_command(u1, projects):
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("image_quota", projects["p1"], "--bytes", "10", "--images", "5", stdout=out)
+    assert "image_bytes_total: 0 in use, limit 10" in out.getvalue()
+    image = u1.create(name="q")
+    assert u1.upload(image["id"], b"x" * 11).status_code == 413
+    assert u1.upload(image["id"], b"x" * 10).status_code == 204
