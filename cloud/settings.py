@@ -136,6 +136,9 @@ CELERY_BEAT_SCHEDULE = {
     },
     "identity.prune_revocations": {"task": "identity.prune_revocations", "schedule": 3600.0,
                                    "options": {"expires": 3600.0}},
+    # Each live host gets its whole desired network state; drift is repaired, leftovers go.
+    "network.sync_hosts": {"task": "network.sync_hosts", "schedule": float(CONF["network"]["sync_interval"]),
+                           "options": {"expires": float(CONF["network"]["sync_interval"])}},
 }
 # Workers log through LOGGING above, so request ids appear in every worker line too.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
