@@ -289,3 +289,24 @@ def test_bind_and_plug_make_the_port_active(alice, admin_net):
     assert a.delete(f"ports/{p['id']}").status_code == 204
     assert f"tap{p['id'][:11]}" not in FakeNetworkDriver.state["taps"]
     assert FakeNetworkDriver.state["released"][-1]["mac"] == p["mac_address"]
+
+
+def test_periodic_sync_repairs_drift_and_removes_leftovers(alice, admin_net):
+    from django.utils import timezone
+
+    from apps.network import handlers
+    from apps.network.models import Port
+
+    Host.objects.create(hostname="node1", last_heartbeat=timezone.now())
+    _, a = alice
+    n, _s = _private(a)
+    p = a.make("ports", "port", network_id=n["id"])
+    admin_net.put(f"ports/{p['id']}", {"port": {"binding:host_id": "node1"}})
+    state = FakeNetworkDriver.state
+    state["taps"]["tapdeadbeef-00"] = {"port_id": "gone", "mac": "fa:16:3e:00:00:99", "bridge": "brqx"}
+    state["dnsmasq"]["00000000-dead-4000-8000-000000000000"] = {"hosts": [], "subnets": []}
+    assert handlers.sync_all_hosts() == {"hosts": ["node1"]}
+    tap = f"tap{p['id'][:11]}"
+    assert tap in state["taps"] and "tapdeadbeef-00" not in state["taps"]
+    assert "00000000-dead-4000-8000-000000000000" not in state["dnsmasq"]
+    assert Port.objects.get(pk=p["id"]).binding_host_id == "node1"
