@@ -7,7 +7,6 @@ a member of. Lists show shared images only when the membership has the asked
 (``visibility=community`` or ``all``) unless the project owns them. Everything else is a 404.
 """
 import re
-import uuid as uuid_module
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils.dateparse import parse_datetime
@@ -214,7 +213,3 @@ def access_member(image, member_id):
         return ImageMember.objects.get(image=image, member_id=member_id)
     except ImageMember.DoesNotExist:
         raise NotFound(f"{member_id} not found in the member list of the image {image.pk}.") from None
-
-
-def new_image_id():
-    return uuid_module.uuid4()

@@ -3,7 +3,6 @@ import json
 import re
 
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
-from rest_framework.response import Response
 
 from apps.core import policy
 from apps.core.api.validation import compile_schema, validate
