@@ -1,4 +1,5 @@
 """Instance disks and the config drive: qemu-img and genisoimage, confined to this module."""
+import base64
 import json
 import os
 import subprocess
@@ -43,7 +44,10 @@ def make_config_drive(path, files):
             if root.resolve() not in target.parents:
                 raise ComputeDriverError(f"config drive path {rel!r} escapes the drive")
             target.parent.mkdir(parents=True, exist_ok=True)
-            data = content.encode() if isinstance(content, str) else bytes(content)
+            if isinstance(content, dict):  # binary content travels as {"b64": ...} in the DTO
+                data = base64.b64decode(content["b64"])
+            else:
+                data = content.encode() if isinstance(content, str) else bytes(content)
             target.write_bytes(data)
         _run(["genisoimage", "-o", str(path), "-ldots", "-allow-lowercase", "-allow-multidot", "-l",
               "-publisher", "Monostack", "-quiet", "-J", "-r", "-V", "config-2", str(root)])
