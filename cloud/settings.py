@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "apps.identity",
     "apps.network",
     "apps.image",
+    "apps.compute",
 ]
 
 MIDDLEWARE = [
