@@ -95,7 +95,7 @@ OPTIONS = {
     "compute": [
         Opt("enabled", True, "Publish the compute service in the catalog.", bool),
         Opt("driver", "apps.compute.drivers.libvirt.driver.LibvirtDriver", "Hypervisor driver of host agents (dotted path); apps.compute.drivers.fake.FakeComputeDriver keeps guests in memory."),
-        Opt("virt_type", "kvm", "libvirt domain type: kvm, or qemu (TCG) where nested KVM does not work."),
+        Opt("virt_type", "qemu", "libvirt domain type: qemu (TCG, works everywhere, also nested) or kvm (hardware acceleration; set it where /dev/kvm works)."),
         Opt("connection_uri", "qemu:///system", "libvirt connection URI of host agents."),
         Opt("instances_path", "", "Where guests' disks, config drives and console logs live; empty means <state_dir>/instances."),
         Opt("image_cache_dir", "", "Per-host cache of images guests boot from; empty means <instances_path>/_base."),
