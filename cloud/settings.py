@@ -140,6 +140,7 @@ CELERY_BEAT_SCHEDULE = {
     # Each live host gets its whole desired network state; drift is repaired, leftovers go.
     "network.sync_hosts": {"task": "network.sync_hosts", "schedule": float(CONF["network"]["sync_interval"]),
                            "options": {"expires": float(CONF["network"]["sync_interval"])}},
+    "image.store_sweep": {"task": "image.store_sweep", "schedule": 3600.0, "options": {"expires": 3600.0}},
 }
 # Workers log through LOGGING above, so request ids appear in every worker line too.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -254,6 +254,12 @@ def test_sweep_removes_orphans_and_partials_only(u1, image_conf):
     call_command("image_sweep", stdout=out)
     assert sorted(os.listdir(store_dir)) == sorted([image["id"], os.path.basename(fresh)])
     assert u1.get(f"images/{image['id']}/file").data_bytes == b"kept data"
+    # beat runs the same sweep hourly
+    from apps.image.tasks import image_store_sweep_task
+
+    os.utime(fresh, (0, 0))
+    assert image_store_sweep_task() == {"orphans": 1, "partials": 0}
+    assert os.listdir(store_dir) == [image["id"]]
 
 
 def test_image_quota_command(u1, projects):
