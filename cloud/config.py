@@ -83,6 +83,9 @@ OPTIONS = {
         Opt("heartbeat_interval", 10, "Seconds between host heartbeats.", int),
         Opt("dead_after", 60, "A host with no heartbeat for this long is reported down.", int),
         Opt("hypervisor_type", "QEMU", "Hypervisor type this host reports."),
+        Opt("credential_file", "/etc/monostack/host-credential.json",
+            "This host's own service credential (root only), with which it fetches controller data over "
+            "HTTP (image downloads, snapshot uploads); `manage.py host_credential` writes it."),
     ],
     "conductor": [
         Opt("reaper_interval", 30, "Seconds between reaper runs.", int),
