@@ -1414,3 +1414,27 @@ def revocations_prune():
     """Drop "not before" events no live token can match any more (beat runs this hourly)."""
     deleted, _ = RevocationEvent.objects.filter(expires_at__lte=timezone.now()).delete()
     return deleted
+
+
+@transaction.atomic
+def service_user_ensure(*, name, password):
+    """A service account (a host's own credential, like Nova's `nova` user): a user in the
+    Default domain with the `service` role on the `service` project, password (re)set."""
+    domain = Domain.objects.get(id="default")
+    project, _ = Project.objects.get_or_create(name="service", domain=domain,
+                                               defaults={"description": "Service accounts of the cloud's hosts"})
+    role, _ = Role.objects.get_or_create(name="service", domain=None)
+    user, created = User.objects.get_or_create(name=name, domain=domain)
+    if created or not password_check(password, user.password_hash):
+        user.password_hash = password_hash(password)
+        user.password_created_at = timezone.now()
+    user.enabled = True
+    user.default_project_id = project.id
+    # A machine account: never locked out or forced to change its password.
+    user.options = dict(user.options, ignore_lockout_failure_attempts=True, ignore_password_expiry=True,
+                        ignore_change_password_upon_first_use=True)
+    user.save()
+    RA.objects.get_or_create(type=RA.USER_PROJECT, actor_id=user.id, target_id=project.id, role=role,
+                             inherited=False)
+    _on_commit_flush()
+    return user, project
