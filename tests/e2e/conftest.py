@@ -99,6 +99,9 @@ pubsub_url = redis://127.0.0.1:6379/{REDIS_DBS[2]}
 
 [identity]
 key_repository = {self.base / "fernet-keys"}
+
+[agent]
+credential_file = {self.base / "host-credential.json"}
 """)
         self.config.chmod(0o600)
 
