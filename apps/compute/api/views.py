@@ -4,6 +4,7 @@ import re
 from django.db import transaction
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.dateparse import parse_datetime
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 
 from apps.core import exceptions as exc
@@ -23,8 +24,19 @@ from . import schemas, serializers
 MIN_VERSION, MAX_VERSION = "2.1", "2.2"
 
 
+class JSONAlways(BaseContentNegotiation):
+    """Nova answers JSON whatever Accept says (the SDK's console action sends a non-JSON one)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class ComputeApi(MicroversionMixin, OpenStackAPIView):
     service, min_version, max_version = "compute", MIN_VERSION, MAX_VERSION
+    content_negotiation_class = JSONAlways
 
     def token(self):
         return require_token(self.request)
