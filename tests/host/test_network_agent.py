@@ -1,5 +1,6 @@
 """Network host steps in a real agent process (no database) with the Linux driver, results
 applied by a real conductor: plug a port (a tap on its bridge), ACTIVE, then unplug."""
+import random
 import time
 
 import pytest
@@ -28,7 +29,9 @@ def _finished(action):
 
 def test_plug_and_unplug_through_the_agent(cloud, settings):  # noqa: F811
     hostname, procs = cloud
-    settings.MONOSTACK = {**settings.MONOSTACK, "network": {**settings.MONOSTACK["network"], "network_host": ""}}
+    vni = 9_000_000 + random.randrange(1_000_000)  # no VXLAN device shared with another run on this host
+    settings.MONOSTACK = {**settings.MONOSTACK, "network": {**settings.MONOSTACK["network"], "network_host": "",
+                                                            "vni_ranges": f"{vni}:{vni + 10}"}}
     _wait_for(lambda: Host.objects.filter(hostname=hostname).exists(), 25, "the agent to register", procs)
     ctx = _ctx()
     with transaction.atomic():
@@ -58,5 +61,8 @@ def test_plug_and_unplug_through_the_agent(cloud, settings):  # noqa: F811
     finally:
         for name in (tap, bridge, f"vxlan-{network.segmentation_id}"):
             priv.delete_link(name)
-        for family in ("bridge", "inet"):
-            priv.nft_delete_table(family, "monostack")
+        # The agent used the host's real table: remove it only if our port is still in it.
+        listing = priv.run(["nft", "list", "table", "bridge", "monostack"], check=False).stdout
+        if tap in listing:
+            for family in ("bridge", "inet"):
+                priv.nft_delete_table(family, "monostack")

@@ -14,7 +14,7 @@ import sys
 import subprocess
 import threading
 import time
-from pathlib import Path
+import uuid
 
 import pytest
 from celery import current_app
@@ -29,8 +29,13 @@ from apps.network.models import Port
 pytestmark = [pytest.mark.host, pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
               pytest.mark.skipif(not shutil.which("dnsmasq"), reason="needs dnsmasq")]
 
-EXT_BRIDGE, EXT_CIDR, EXT_HOST_IP = "br-mstest", "172.31.250.0/24", "172.31.250.1"
-GUESTS = ("mst-guest-a", "mst-guest-b")
+# Unique per run: two runs of this test on one host (two engineers' suites) must not meet.
+RUN = uuid.uuid4().hex[:6]
+NET3 = 16 + int(RUN[:2], 16) % 200
+EXT_BRIDGE, EXT_CIDR, EXT_HOST_IP = f"br-ms{RUN}", f"172.31.{NET3}.0/24", f"172.31.{NET3}.1"
+GUESTS = (f"mst-{RUN}-a", f"mst-{RUN}-b")
+FW_TABLE = f"mst_{RUN}"
+VNI_BASE = 200000 + int(RUN, 16) % 8_000_000
 PROJECT = "mst-project"
 LISTENER = """
 import socket
@@ -92,7 +97,8 @@ def dataplane(db, settings, tmp_path, monkeypatch):
                                       "physical_interface_mappings": "",
                                       "external_bridge_cidr": f"{EXT_HOST_IP}/24", "local_ip": "127.0.0.1",
                                       "metadata_url": f"http://127.0.0.1:{server.server_port}",
-                                      "metadata_secret": "s3cret"}}
+                                      "metadata_secret": "s3cret", "firewall_table": FW_TABLE,
+                                      "vni_ranges": f"{VNI_BASE}:{VNI_BASE + 50}"}}
     monkeypatch.setattr(transaction, "on_commit", lambda func, using=None, robust=False: func())
     conf = current_app.conf
     saved = conf.task_always_eager, conf.task_eager_propagates
@@ -131,8 +137,11 @@ def _force_cleanup(state):
             priv.delete_link(name)
     for name in list(_links_made):
         priv.delete_link(name)
+    for link in priv.list_links():
+        if (link["name"] or "").startswith("vxlan-") and VNI_BASE <= int(link["name"][6:]) <= VNI_BASE + 50:
+            priv.delete_link(link["name"])
     for family in ("bridge", "inet"):
-        priv.nft_delete_table(family, "monostack")
+        priv.nft_delete_table(family, FW_TABLE)
 
 
 _bridges_made, _links_made = set(), set()
@@ -161,7 +170,7 @@ def test_two_guests_dhcp_ping_snat_fip_security_groups_spoofing_metadata(datapla
                                                  "provider:physical_network": "physnet1"})
     services.subnet_create(ctx=ctx, data={"network_id": str(pub.id), "cidr": EXT_CIDR, "enable_dhcp": False,
                                           "gateway_ip": EXT_HOST_IP,
-                                          "allocation_pools": [{"start": "172.31.250.10", "end": "172.31.250.99"}]})
+                                          "allocation_pools": [{"start": f"172.31.{NET3}.10", "end": f"172.31.{NET3}.99"}]})
     private = services.network_create(ctx=ctx, data={"name": "private"})
     _bridges_made.add(str(private.id)[:11])
     subnet = services.subnet_create(ctx=ctx, data={"network_id": str(private.id), "cidr": "10.77.0.0/24",

@@ -1,6 +1,7 @@
 """The contract every NetworkDriver keeps, run against the fake (unit tier) and the Linux
 driver (host tier, tests/host/test_network_driver_contract.py). Subclass and provide
 ``driver`` and ``ids`` fixtures."""
+import random
 import uuid
 
 import pytest
@@ -8,12 +9,17 @@ import pytest
 from apps.network.drivers.base import NetworkDriver, NetworkSpec, PortSpec, UnsupportedNetworkType, VifInfo
 
 
-def network_dict(net_id, vni=4242, peers=()):
+# VNIs of this run: another run on the same host must not share VXLAN devices.
+VNI = 100000 + random.randrange(8_000_000)
+VNI2 = VNI + 1
+
+
+def network_dict(net_id, vni=VNI, peers=()):
     return {"id": net_id, "bridge": f"brq{net_id[:11]}", "type": "vxlan", "vni": vni, "mtu": 1450,
             "zone": vni % 60000 + 1, "peers": list(peers)}
 
 
-def port_dict(port_id, net_id, mac="fa:16:3e:00:00:01", ips=("10.99.0.5",), netns=None, vni=4242):
+def port_dict(port_id, net_id, mac="fa:16:3e:00:00:01", ips=("10.99.0.5",), netns=None, vni=VNI):
     return {"id": port_id, "devname": f"tap{port_id[:11]}", "mac": mac, "ips": list(ips),
             "network": network_dict(net_id, vni), "model": "veth" if netns else "tap", "guest_netns": netns}
 
@@ -53,13 +59,13 @@ class DriverContract:
 
     def test_vxlan_head_end_replication_peers(self, driver, ids):
         net_id, _ = ids()
-        network = NetworkSpec.from_dict(network_dict(net_id, vni=4343, peers=["198.51.100.7", "198.51.100.8"]))
+        network = NetworkSpec.from_dict(network_dict(net_id, vni=VNI2, peers=["198.51.100.7", "198.51.100.8"]))
         driver.ensure_bridge(network)
         assert self.peers(driver, network) == ["198.51.100.7", "198.51.100.8"]
         driver.set_vxlan_peers(network, ["198.51.100.8"])
         assert self.peers(driver, network) == ["198.51.100.8"]
-        port = PortSpec.from_dict({**port_dict(ids()[1], net_id, netns=self.guest_netns, vni=4343),
-                                   "network": network_dict(net_id, vni=4343)})
+        port = PortSpec.from_dict({**port_dict(ids()[1], net_id, netns=self.guest_netns, vni=VNI2),
+                                   "network": network_dict(net_id, vni=VNI2)})
         driver.plug(port)
         driver.unplug(port)
         assert f"brq{net_id[:11]}" not in driver.inventory()["bridges"]

@@ -1,5 +1,6 @@
 """LinuxNetworkDriver: Linux bridges, VXLAN (unicast head-end replication), qdhcp/qrouter
 namespaces, dnsmasq, nftables, through the privileged module (DESIGN §6)."""
+import dataclasses
 import ipaddress
 import json
 import logging
@@ -29,6 +30,12 @@ def _short(port_id):
     return str(port_id)[:11]
 
 
+def _port_record(port):
+    record = dataclasses.asdict(port)
+    record["network"] = dataclasses.asdict(port.network) if port.network else None
+    return record
+
+
 class LinuxNetworkDriver(NetworkDriver):
     """``conf``: the [network] options (a dict); ``state_dir``: where dnsmasq files, pid files and
     the applied firewall version live."""
@@ -37,9 +44,12 @@ class LinuxNetworkDriver(NetworkDriver):
         self.conf = dict(conf or {})
         self.state = Path(state_dir or "/var/lib/monostack") / "network"
         self.hostname = hostname
-        for sub in ("dhcp", "routers", "metadata"):
+        for sub in ("dhcp", "routers", "metadata", "ports"):
             (self.state / sub).mkdir(parents=True, exist_ok=True)
         self._vtep = None
+        # Name of the host's nftables tables (bridge and inet); tests running side by side
+        # on one host give each run its own.
+        self.table = self.conf.get("firewall_table") or render.TABLE
 
     # --- host ---------------------------------------------------------------------------
 
@@ -134,12 +144,14 @@ class LinuxNetworkDriver(NetworkDriver):
         else:
             # The host side of a tap carries a different MAC (fe:...), as libvirt sets it.
             priv.ensure_tap(port.devname, net.bridge, mtu=net.mtu, mac="fe" + port.mac[2:])
+        self._write(self.state / "ports" / f"{port.devname}.json", json.dumps(_port_record(port)))
         extra = {"guest_ifname": port.guest_ifname, "guest_netns": port.guest_netns} if port.model == "veth" else {}
         return VifInfo(devname=port.devname, bridge=net.bridge, mac=port.mac, mtu=net.mtu,
                        vif_type="bridge" if port.model == "tap" else "veth", extra=extra)
 
     def unplug(self, port):
         priv.delete_link(port.devname)
+        (self.state / "ports" / f"{port.devname}.json").unlink(missing_ok=True)
         if port.model == "veth" and port.guest_netns:
             priv.delete_link(port.guest_ifname, port.guest_netns)
         if port.network is not None:
@@ -318,10 +330,10 @@ class LinuxNetworkDriver(NetworkDriver):
             if firewall["version"] < applied:
                 return {"applied": False, "version": applied}
             if any(p.get("port_security", True) for p in firewall["ports"]):
-                priv.nft_apply(render.firewall_ruleset(firewall))
+                priv.nft_apply(render.firewall_ruleset(firewall, self.table))
             else:  # nothing to filter: no table left behind
                 for family in ("bridge", "inet"):
-                    priv.nft_delete_table(family, render.TABLE)
+                    priv.nft_delete_table(family, self.table)
             self._write(version_file, str(firewall["version"]))
             self._write(self.state / "firewall.ports", json.dumps(
                 sorted(p["devname"] for p in firewall["ports"] if p.get("port_security", True))))
@@ -348,54 +360,32 @@ class LinuxNetworkDriver(NetworkDriver):
                 "vxlan": sorted(l["name"] for l in links if l["name"].startswith("vxlan-")),
                 "namespaces": sorted(n for n in ns if n.startswith(("qdhcp-", "qrouter-"))),
                 "dnsmasq": sorted(dnsmasq), "firewall_ports": fw_ports, "nft_tables": sorted(" ".join(t) for t in tables
-                                                                 if t and t[-1] == render.TABLE)}
+                                                                 if t and t[-1] == self.table)}
 
     def host_sync(self, desired):
-        removed = {"taps": [], "namespaces": [], "bridges": []}
-        keep_taps = set()
+        """Converge to ``desired``; remove only what this driver made (recorded under its state
+        dir) and nothing asks for any more, so another cloud's devices on the host are safe."""
+        removed = {"taps": [], "namespaces": []}
+        wanted = set()
         for port in desired.get("ports", []):
             spec = PortSpec.from_dict(port)
             self.plug(spec)
-            keep_taps.add(spec.devname)
+            wanted.add(spec.devname)
+        for record in (self.state / "ports").glob("*.json"):
+            if record.stem not in wanted:
+                self.unplug(PortSpec.from_dict(json.loads(record.read_text())))
+                removed["taps"].append(record.stem)
         dhcp_wanted = set(desired.get("dhcp_networks", []))
+        for conf_dir in (self.state / "dhcp").iterdir():
+            net_file = conf_dir / "network.json"
+            if conf_dir.name not in dhcp_wanted and net_file.exists():
+                self._dhcp_teardown(NetworkSpec.from_dict(json.loads(net_file.read_text())))
+                removed["namespaces"].append(_ns_dhcp(conf_dir.name))
         routers_wanted = set(desired.get("routers", []))
-        for ns in priv.list_namespaces():
-            if ns.startswith("qdhcp-") and ns[6:] not in dhcp_wanted:
-                net_file = self._dhcp_dir(ns[6:]) / "network.json"
-                if net_file.exists():
-                    self._dhcp_teardown(NetworkSpec.from_dict(json.loads(net_file.read_text())))
-                else:
-                    priv.delete_namespace(ns)
-                removed["namespaces"].append(ns)
-            elif ns.startswith("qrouter-") and ns[8:] not in routers_wanted:
-                self.router_sync({"id": ns[8:], "deleted": True})
-                removed["namespaces"].append(ns)
         for record in (self.state / "routers").glob("*.json"):
-            keep_taps |= {leg["host_end"] for leg in json.loads(record.read_text())["legs"]}
-        for link in priv.list_links():
-            name, master = link["name"] or "", link["master"] or ""
-            if name.startswith("tap") and master.startswith("brq") and name not in keep_taps \
-                    and not self._is_service_tap(name):
-                priv.delete_link(name)
-                removed["taps"].append(name)
-        for link in priv.list_links():
-            if link["kind"] == "bridge" and (link["name"] or "").startswith("brq"):
-                members = [m for m in priv.bridge_members(link["name"]) if not m.startswith("vxlan-")]
-                if not members:
-                    for m in priv.bridge_members(link["name"]):
-                        priv.delete_link(m)
-                    priv.delete_link(link["name"])
-                    removed["bridges"].append(link["name"])
+            if record.stem not in routers_wanted:
+                self.router_sync({"id": record.stem, "deleted": True})
+                removed["namespaces"].append(_ns_router(record.stem))
         if desired.get("firewall"):
             self.firewall_apply(desired["firewall"])
         return removed
-
-    def _is_service_tap(self, name):
-        """Host ends of DHCP and router legs (their namespaces hold the other end)."""
-        for ns in priv.list_namespaces():
-            if ns.startswith(("qdhcp-", "qrouter-")):
-                suffix = name[3:]
-                for link in priv.list_links(ns):
-                    if (link["name"] or "").endswith(suffix) and (link["name"] or "")[:3] in ("ns-", "qr-", "qg-"):
-                        return True
-        return False

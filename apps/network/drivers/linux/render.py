@@ -6,8 +6,8 @@ in ONE ``nft -f`` transaction:
 
 - ``table bridge monostack``: stateless, per port. Frames from a port's tap are checked
   against its MAC, IPs and allowed address pairs (ARP and IPv6 link-local/ND allowed), and
-  marked with the port's index (low 16 bits); frames forwarded to a tap get the index in
-  the high 16 bits. Dispatch by verdict maps on the tap name.
+  marked with the port's index (low 12 bits); frames forwarded to a tap get the index in
+  the next 12 bits; the top byte names the table. Dispatch by verdict maps on the tap name.
 - ``table inet monostack``: stateful, fed bridged IP traffic by br_netfilter. A conntrack
   zone per network (by bridge name: tenant CIDRs overlap on one host), then per-port chains
   reached through verdict maps on the mark: established/related accepted, DHCP and metadata
@@ -77,8 +77,13 @@ def _rule_text(rule, direction):
     return " ".join(parts) + " accept"
 
 
-def firewall_ruleset(fw):
+def firewall_ruleset(fw, table=TABLE):
     """The nft script replacing both tables atomically. Ports without port security are left out."""
+    TABLE = table  # noqa: N806  (one name for both families)
+    # Packet marks are global to the host: the top byte tags them with this table, so two
+    # tables (two agents in tests) never act on each other's marks. Low 12 bits: the index
+    # of the port the frame came from; next 12 bits: the port it goes to.
+    tag = (sum(map(ord, table)) % 255 + 1) << 24
     ports = [p for p in fw["ports"] if p.get("port_security", True)]
     lines = [f"add table bridge {TABLE}", f"delete table bridge {TABLE}",
              f"add table inet {TABLE}", f"delete table inet {TABLE}"]
@@ -92,7 +97,7 @@ def firewall_ruleset(fw):
         v4, v6 = _split(p["ips"] + [a["ip_address"] for a in p.get("allowed_address_pairs", [])])
         v6 = v6 + [_link_local(m) for m in macs]
         b.append(f"  chain from_{idx} {{")
-        b.append(f"    meta mark set {idx:#x}")
+        b.append(f"    meta mark set {tag | idx:#x}")
         b.append(f"    ether saddr != {_set(sorted(set(macs)))} drop")
         b.append(f"    ether type arp arp saddr ether != {_set(sorted(set(macs)))} drop")
         if v4:
@@ -110,7 +115,7 @@ def firewall_ruleset(fw):
         b.append(f"    ether type ip6 ip6 saddr != {_set(['::'] + v6)} drop")
         b.append("  }")
         b.append(f"  chain to_{idx} {{")
-        b.append(f"    meta mark set meta mark and 0x0000ffff or {idx << 16:#x}")
+        b.append(f"    meta mark set meta mark and 0x00000fff or {tag | idx << 12:#x}")
         b.append("  }")
         out_map.append(f'"{dev}" : jump from_{idx}')
         in_map.append(f'"{dev}" : jump to_{idx}')
@@ -169,8 +174,8 @@ def firewall_ruleset(fw):
             i.append(f"    jump sg_{_short(gid)}_ingress")
         i.append("    drop")
         i.append("  }")
-        egress_map.append(f"{idx:#x} : jump port_{idx}_egress")
-        ingress_map.append(f"{idx << 16:#x} : jump port_{idx}_ingress")
+        egress_map.append(f"{tag | idx:#x} : jump port_{idx}_egress")
+        ingress_map.append(f"{tag | idx << 12:#x} : jump port_{idx}_ingress")
     zones = sorted(fw.get("zones", {}).items())
     i.append("  chain zone {")
     i.append("    type filter hook prerouting priority -300; policy accept;")
@@ -185,12 +190,12 @@ def firewall_ruleset(fw):
     i.append("  chain from_ports {")
     i.append("    type filter hook prerouting priority -150; policy accept;")
     if egress_map:
-        i.append(f"    meta mark and 0x0000ffff vmap {_set(egress_map)}")
+        i.append(f"    meta mark and 0xff000fff vmap {_set(egress_map)}")
     i.append("  }")
     i.append("  chain to_ports {")
     i.append("    type filter hook forward priority 0; policy accept;")
     if ingress_map:
-        i.append(f"    meta mark and 0xffff0000 vmap {_set(ingress_map)}")
+        i.append(f"    meta mark and 0xfffff000 vmap {_set(ingress_map)}")
     i.append("  }")
     i.append("}")
     return "\n".join(lines + b + i) + "\n"
