@@ -574,7 +574,7 @@ def _on_port_plugged(action, data):
     except ValueError:
         return
     server = Server.objects.select_for_update().filter(pk=server_uuid, deleted=False).first()
-    if server is None or server.task_state != "networking" or server.host != action.host:
+    if server is None or server.task_state not in ("networking", *REPLUG_TASKS) or server.host != action.host:
         return
     vif = (data or {}).get("vif") or {}
     for nic in server.network_info:
@@ -582,7 +582,10 @@ def _on_port_plugged(action, data):
             nic["vif"] = vif
     server.save(update_fields=["network_info", "updated_at"])
     if all(nic.get("vif") for nic in server.network_info):
-        _spawn(server)
+        if server.task_state == "networking":
+            _spawn(server)
+        else:
+            _power_step(server, REPLUG_TASKS[server.task_state], user_id=server.user_id, project_id=server.project_id)
 
 
 def _on_port_plug_failed(action, error):
@@ -593,7 +596,14 @@ def _on_port_plug_failed(action, error):
     except ValueError:
         return
     server = Server.objects.select_for_update().filter(pk=server_uuid, deleted=False).first()
-    if server is None or server.task_state != "networking" or server.host != action.host:
+    if server is None or server.host != action.host:
+        return
+    if server.task_state in REPLUG_TASKS:
+        server.task_state = None
+        server.fault = _fault(f"plugging port {action.resource_id} failed: {error}"[:255])
+        server.save()
+        return
+    if server.task_state != "networking":
         return
     _build_failed_on_host(server, f"plugging port {action.resource_id} failed: {error}")
 
@@ -782,11 +792,29 @@ def server_power_action(*, ctx, server, op):
         if server.vm_state not in allowed or not server.host:
             raise exc.Conflict(f"Cannot '{name}' instance {server.uuid} while it is in vm_state {server.vm_state}")
         server.task_state = task_state
-        server.save(update_fields=["task_state", "updated_at"])
         _action(server, name, ctx.user_id, ctx.project_id)
-        action_start(kind=POWER_KIND, resource_type="server", resource_id=str(server.uuid), host=server.host,
-                     payload={"op": op, "uuid": str(server.uuid), "shutdown_timeout": conf()["shutdown_timeout"]},
-                     user_id=ctx.user_id, project_id=ctx.project_id)
+        if task_state in REPLUG_TASKS and server.network_info:
+            # As nova's plug_vifs before a power on: the host's taps are made again (idempotent)
+            # and the power step follows once every port reports plugged.
+            from apps.network import services as net_services
+            from apps.network.models import Port
+            for nic in server.network_info:
+                nic["vif"] = None
+            server.save(update_fields=["task_state", "network_info", "updated_at"])
+            for port in Port.objects.filter(pk__in=[nic["port_id"] for nic in server.network_info]):
+                net_services.port_plug(port=port, user_id=ctx.user_id)
+            return
+        server.save(update_fields=["task_state", "updated_at"])
+        _power_step(server, op, user_id=ctx.user_id, project_id=ctx.project_id)
+
+
+REPLUG_TASKS = {"powering-on": "start", "rebooting_hard": "reboot_hard"}
+
+
+def _power_step(server, op, *, user_id, project_id):
+    action_start(kind=POWER_KIND, resource_type="server", resource_id=str(server.uuid), host=server.host,
+                 payload={"op": op, "uuid": str(server.uuid), "shutdown_timeout": conf()["shutdown_timeout"]},
+                 user_id=user_id, project_id=project_id)
 
 
 def _power_done(action, data):

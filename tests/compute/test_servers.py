@@ -231,7 +231,7 @@ def test_lost_spawn_is_failed_by_the_reaper(hosts, alice, alice_net, image, monk
 
     monkeypatch.setattr(rpc, "send_host_task", drop_spawns)
     sid = boot(alice["nova"], image)["server"]["id"]
-    assert Server.objects.get(pk=sid).task_state == "spawning"
+    assert Server.objects.get(pk=sid).task_state == "spawning", (Server.objects.get(pk=sid).vm_state, Server.objects.get(pk=sid).fault)
     settings.MONOSTACK["conductor"] = {**settings.MONOSTACK["conductor"], "max_redrives": 0}
     Action.objects.filter(resource_id=sid).update(deadline=timezone.now() - timedelta(seconds=1))
     actions_reap()
