@@ -634,7 +634,8 @@ def instance_spec(server):
                      "vif_type": vif.get("vif_type") or "bridge"})
     return {"uuid": str(server.uuid), "name": server.domain_name, "vcpus": flavor["vcpus"], "memory_mb": flavor["ram"],
             "root_gb": flavor["disk"], "ephemeral_gb": flavor["ephemeral"], "swap_mb": flavor["swap"],
-            "image": {"id": str(image.id), "url": _image_url(server, image), "disk_format": image.disk_format,
+            "image": {"id": str(image.id), "url": _image_url(server, image),
+                      "service_path": f"/image/v2/images/{image.id}/file", "disk_format": image.disk_format,
                       "size": image.size, "checksum": image.checksum, "hash_algo": image.os_hash_algo,
                       "hash_value": image.os_hash_value},
             "vifs": vifs, "config_drive": md.config_drive_files(server) if server.config_drive else None,

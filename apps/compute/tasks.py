@@ -34,9 +34,26 @@ def get_driver():
     return _driver[1]
 
 
+def _with_host_credential(instance):
+    """Fetch the image with this host's own service credential when it has one (the
+    image service's download URL and a token); else the URL the conductor signed for it."""
+    image = instance.get("image")
+    path = (image or {}).get("service_path")
+    credential = settings.MONOSTACK["agent"].get("credential_file")
+    if not path or not credential or not os.path.exists(credential):
+        return instance
+    from apps.core.hostagent.controller import ControllerClient, ControllerError
+    try:
+        client = ControllerClient(credential)
+        image = {**image, "url": client.base_url + path, "headers": {"X-Auth-Token": client.token()}}
+    except ControllerError:
+        return instance
+    return {**instance, "image": image}
+
+
 @host_task("compute.server_spawn")
 def server_spawn_task(dto):
-    return get_driver().spawn(InstanceSpec.from_dict(dto["instance"]))
+    return get_driver().spawn(InstanceSpec.from_dict(_with_host_credential(dto["instance"])))
 
 
 @host_task("compute.server_destroy")

@@ -42,6 +42,7 @@ def compute_conf(settings, tmp_path, monkeypatch):
                     "network_host": "node1", "metadata_secret": "s3cret"},
         "compute": {**settings.MONOSTACK["compute"], "driver": "apps.compute.drivers.fake.FakeComputeDriver",
                     "max_attempts": 3},
+        "agent": {**settings.MONOSTACK["agent"], "credential_file": str(tmp_path / "no-host-credential.json")},
     }
     FakeComputeDriver.reset()
     FakeNetworkDriver.reset()
