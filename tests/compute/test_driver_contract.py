@@ -61,3 +61,20 @@ def test_hosts_are_separate():
     a.spawn(spec)
     assert a.list_instances() == [spec.uuid] and b.list_instances() == []
     FakeComputeDriver.reset()
+
+
+def test_spawn_uses_the_host_credential_when_there_is_one(settings, tmp_path, monkeypatch):
+    from apps.compute import tasks
+    from apps.core.hostagent import controller
+
+    instance = {"uuid": "u", "image": {"id": "i", "url": "http://signed/url", "service_path": "/image/v2/images/i/file"}}
+    settings.MONOSTACK = {**settings.MONOSTACK, "agent": {**settings.MONOSTACK["agent"],
+                                                          "credential_file": str(tmp_path / "missing.json")}}
+    assert tasks._with_host_credential(instance) == instance
+    cred = tmp_path / "cred.json"
+    cred.write_text("{}")
+    settings.MONOSTACK = {**settings.MONOSTACK, "agent": {**settings.MONOSTACK["agent"], "credential_file": str(cred)}}
+    monkeypatch.setattr(controller.ControllerClient, "base_url", property(lambda self: "http://cloud"))
+    monkeypatch.setattr(controller.ControllerClient, "token", lambda self, refresh=False: "tok")
+    image = tasks._with_host_credential(instance)["image"]
+    assert image["url"] == "http://cloud/image/v2/images/i/file" and image["headers"] == {"X-Auth-Token": "tok"}
