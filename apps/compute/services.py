@@ -287,7 +287,7 @@ def _resolve_networks(ctx, requested, version):
     netctx = _net_ctx(ctx)
     if requested == "none":
         return []
-    if requested in (None, "auto"):
+    if requested in (None, "auto") or requested == []:  # nova before 2.37: [] as no networks asked
         usable = list(net_selectors.network_queryset(netctx).filter(net_selectors.network_usable_q(netctx))
                       .filter(external=False).values_list("id", flat=True)[:2])
         if len(usable) > 1:

@@ -239,3 +239,9 @@ def test_lost_spawn_is_failed_by_the_reaper(hosts, alice, alice_net, image, monk
     assert row.vm_state == "error" and row.task_state is None
     assert Port.objects.get(device_id=sid).binding_host_id == ""
 
+
+
+@pytest.mark.django_db
+def test_empty_networks_list_means_none_asked(hosts, alice, alice_net, image):
+    sid = boot(alice["nova"], image, networks=[])["server"]["id"]
+    assert "private-net" in _server(alice["nova"], sid)["addresses"]
