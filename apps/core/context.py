@@ -42,10 +42,26 @@ def _attach_request_ids(headers=None, **kwargs):
         headers.setdefault("monostack_global_request_id", global_request_id_var.get())
 
 
+_task_tokens = {}  # task id -> contextvar tokens, restored when the task ends
+
+
 @signals.task_prerun.connect
-def _restore_request_ids(task=None, **kwargs):
+def _restore_request_ids(task_id=None, task=None, **kwargs):
     request = getattr(task, "request", None)
     rid = getattr(request, "monostack_request_id", None) if request else None
     gid = getattr(request, "monostack_global_request_id", None) if request else None
-    request_id_var.set(rid if valid_request_id(rid) else new_request_id())
-    global_request_id_var.set(gid if valid_request_id(gid) else None)
+    # Published tasks carry their caller's ids in headers; an eager one runs inside its caller.
+    if not valid_request_id(rid):
+        rid, gid = request_id_var.get() or new_request_id(), global_request_id_var.get()
+    _task_tokens[task_id] = (request_id_var.set(rid),
+                             global_request_id_var.set(gid if valid_request_id(gid) else None))
+
+
+@signals.task_postrun.connect
+def _forget_request_ids(task_id=None, **kwargs):
+    # Back to what was there before: nothing in a worker, the request's ids for an eager task,
+    # so one task's ids never leak into the next.
+    tokens = _task_tokens.pop(task_id, None)
+    if tokens:
+        request_id_var.reset(tokens[0])
+        global_request_id_var.reset(tokens[1])

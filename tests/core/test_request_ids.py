@@ -42,3 +42,21 @@ def test_log_records_carry_request_ids():
         assert record.global_request_id == "-"
     finally:
         request_id_var.reset(token)
+
+
+def test_a_task_restores_the_callers_request_ids(settings):
+    from celery import shared_task
+
+    @shared_task(name="tests.seen_request_id")
+    def seen():
+        return request_id_var.get()
+
+    outer = "req-11111111-1111-1111-1111-111111111111"
+    token = request_id_var.set(outer)
+    try:
+        assert seen.apply().get() == outer  # an eager task runs under its caller's ids
+    finally:
+        request_id_var.reset(token)
+    inner = seen.apply().get()
+    assert REQ.match(inner)                  # a task with no caller's ids gets its own
+    assert request_id_var.get() is None      # and leaves nothing behind for the next
