@@ -28,6 +28,8 @@ from apps.network.models import Port
 
 pytestmark = [pytest.mark.host, pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
               pytest.mark.skipif(not shutil.which("dnsmasq"), reason="needs dnsmasq")]
+needs_radvd = pytest.mark.skipif(not shutil.which("radvd") and not os.path.exists("/usr/sbin/radvd"),
+                                 reason="needs radvd")
 
 # Unique per run: two runs of this test on one host (two engineers' suites) must not meet.
 RUN = uuid.uuid4().hex[:6]
@@ -116,7 +118,8 @@ def dataplane(db, settings, tmp_path, monkeypatch):
 
 def _force_cleanup(state):
     """Whatever happened, leave the host as it was: processes, namespaces, devices, tables."""
-    for pid_file in list(state.glob("network/dhcp/*/pid")) + list(state.glob("network/metadata/*.pid")):
+    for pid_file in (list(state.glob("network/dhcp/*/pid")) + list(state.glob("network/metadata/*.pid"))
+                     + list(state.glob("network/radvd/*.pid"))):
         try:
             os.kill(int(pid_file.read_text()), signal.SIGTERM)
         except (OSError, ValueError):
@@ -269,3 +272,72 @@ def test_two_guests_dhcp_ping_snat_fip_security_groups_spoofing_metadata(datapla
     assert left["dnsmasq"] == [] and left["nft_tables"] == []
     assert time.monotonic() - t0 < 60
     print(f"\nplug (bind+plug host step) last port: {plug_ms:.1f} ms; whole scenario {time.monotonic() - t0:.1f} s")
+
+
+def _wait(predicate, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    return predicate()
+
+
+def _radvd_running(state):
+    """radvd processes started from this run's state directory."""
+    found = []
+    for proc in os.listdir("/proc"):
+        if proc.isdigit() and priv.pid_alive(int(proc), str(state / "network" / "radvd")) \
+                and priv.pid_alive(int(proc), "radvd"):
+            found.append(int(proc))
+    return found
+
+
+@needs_radvd
+def test_slaac_guest_gets_its_eui64_address_from_the_router_advertisement(dataplane, tmp_path):
+    ctx = _ctx()
+    net = services.network_create(ctx=ctx, data={"name": "v6"})
+    _bridges_made.add(str(net.id)[:11])
+    cidr = f"fd{RUN[:2]}:{RUN[2:6]}::/64"
+    subnet = services.subnet_create(ctx=ctx, data={"network_id": str(net.id), "cidr": cidr, "ip_version": 6,
+                                                   "ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac"})
+    router = services.router_create(ctx=ctx, data={"name": "r6"})
+    services.router_add_interface(ctx=ctx, router=router, data={"subnet_id": str(subnet.id)})
+    radvd_conf = dataplane / "network" / "radvd" / f"{router.id}.conf"
+    assert "AdvAutonomous on" in radvd_conf.read_text()
+    assert tasks.get_driver().inventory()["radvd"] == [str(router.id)]
+
+    port = services.port_create(ctx=ctx, data={"network_id": str(net.id), "name": "g6",
+                                               "binding:profile": {"vif_model": "veth", "guest_netns": GUESTS[0]}})
+    _links_made.add(f"tap{str(port.id)[:11]}")
+    services.port_bind(port=port, host="node1")
+    action = services.port_plug(port=port)
+    action.refresh_from_db()
+    assert action.status == "succeeded", action.error
+    expected = port.fixed_ips.get().ip_address  # the EUI-64 of the port's MAC, as IPAM chose it
+    ifname = f"vm{str(port.id)[:11]}"
+
+    def global_addresses():
+        return [a.split("/")[0] for a in priv.addresses(ifname, GUESTS[0])
+                if not a.startswith("fe80") and "tentative" not in a]
+
+    got = _wait(global_addresses, 25)
+    assert got == [expected], (got, expected, (dataplane / "network" / "radvd" / f"{router.id}.log").read_text()
+                               if (dataplane / "network" / "radvd" / f"{router.id}.log").exists() else "")
+    # and the default route points at the router (a link-local next hop learnt from the RA)
+    assert "default via fe80:" in sh(GUESTS[0], "ip", "-6", "route").stdout
+
+    # removing the interface stops the advertisements; deleting everything leaves nothing
+    services.port_delete(ctx=ctx, port=Port.objects.get(pk=port.id))
+    services.router_remove_interface(ctx=ctx, router=router, data={"subnet_id": str(subnet.id)})
+    assert tasks.get_driver().inventory()["radvd"] == [] and not radvd_conf.exists()
+    assert _wait(lambda: not _radvd_running(dataplane), 5)
+    router.refresh_from_db()
+    services.router_delete(ctx=ctx, router=router)
+    services.subnet_delete(ctx=ctx, subnet=subnet)
+    services.network_delete(ctx=ctx, network=net)
+    left = tasks.get_driver().inventory()
+    assert not [n for n in left["namespaces"] if str(net.id) in n or str(router.id) in n]
+    assert not [b for b in left["bridges"] if str(net.id)[:11] in b]
+    assert left["radvd"] == [] and left["dnsmasq"] == []

@@ -13,7 +13,8 @@ Kinds of desired state a driver converges to:
   ``ensure_bridge``/``ensure_vxlan``/``set_vxlan_peers``;
 - DHCP of a network: namespace ``qdhcp-<net>``, a veth onto the bridge, dnsmasq --
   ``dhcp_sync``;
-- a router: namespace ``qrouter-<router>``, legs on each network, SNAT/DNAT, routes --
+- a router: namespace ``qrouter-<router>``, legs on each network, SNAT/DNAT, routes, one radvd
+  when an IPv6 subnet's ipv6_ra_mode asks --
   ``router_sync``;
 - the host's security groups: one atomic nftables update -- ``firewall_apply``;
 - everything at once (the periodic repair), removing what nothing asks for -- ``host_sync``.

@@ -119,7 +119,8 @@ class FakeNetworkDriver(NetworkDriver):
             for leg in legs:
                 self.ensure_bridge(NetworkSpec.from_dict(leg))
             self.state["routers"][router["id"]] = {"legs": legs, "floating_ips": list(router["floating_ips"]),
-                                                   "snat": bool(router.get("gateway") and router["gateway"]["enable_snat"])}
+                                                   "snat": bool(router.get("gateway") and router["gateway"]["enable_snat"]),
+                                                   "ra": any(i.get("ra") for i in router["interfaces"])}
         return {"present": True}
 
     def firewall_apply(self, firewall, flush=()):
@@ -160,6 +161,7 @@ class FakeNetworkDriver(NetworkDriver):
             fw = self.state["firewall"] or {"ports": []}
             return {"bridges": sorted(self.state["bridges"]), "taps": sorted(self.state["taps"]),
                     "namespaces": sorted(self.state["namespaces"]), "dnsmasq": sorted(self.state["dnsmasq"]),
+                    "radvd": sorted(r for r, v in self.state["routers"].items() if v.get("ra")),
                     "firewall_ports": sorted(p["devname"] for p in fw["ports"] if p.get("port_security", True))}
 
 

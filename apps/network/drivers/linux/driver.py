@@ -44,7 +44,7 @@ class LinuxNetworkDriver(NetworkDriver):
         self.conf = dict(conf or {})
         self.state = Path(state_dir or "/var/lib/monostack") / "network"
         self.hostname = hostname
-        for sub in ("dhcp", "routers", "metadata", "ports"):
+        for sub in ("dhcp", "routers", "metadata", "ports", "radvd"):
             (self.state / sub).mkdir(parents=True, exist_ok=True)
         self._vtep = None
         # Name of the host's nftables tables (bridge and inet); tests running side by side
@@ -267,6 +267,7 @@ class LinuxNetworkDriver(NetworkDriver):
         record = self._router_file(rid)
         old = json.loads(record.read_text()) if record.exists() else {"legs": []}
         if router.get("deleted"):
+            self._radvd_sync(rid, ns, "")
             priv.delete_namespace(ns)  # its qr-/qg- ends go, and with them the host ends
             for leg in old["legs"]:
                 priv.delete_link(leg["host_end"])
@@ -275,6 +276,9 @@ class LinuxNetworkDriver(NetworkDriver):
             return {"present": False}
         priv.ensure_namespace(ns)
         priv.sysctl_in_namespace(ns, "net.ipv4.ip_forward", 1)
+        ra_legs = [itf for itf in router["interfaces"] if itf.get("ra")]
+        if ra_legs:
+            priv.sysctl_in_namespace(ns, "net.ipv6.conf.all.forwarding", 1)
         legs = []
         for itf in router["interfaces"]:
             legs.append(self._router_leg(ns, "qr", itf["port"], itf["network"], itf["addresses"]))
@@ -307,8 +311,34 @@ class LinuxNetworkDriver(NetworkDriver):
         for address in router.get("flush") or []:
             priv.run(priv.in_namespace(ns, ["conntrack", "-D", "-d", address]), check=False)
             priv.run(priv.in_namespace(ns, ["conntrack", "-D", "-q", address]), check=False)
+        radvd = self._radvd_sync(rid, ns, render.radvd_conf(
+            [{"ns_end": f"qr-{_short(itf['port']['id'])}", "ra": itf.get("ra"), "mtu": itf["network"].get("mtu")}
+             for itf in router["interfaces"]]))
         self._write(record, json.dumps({"legs": legs, "routes": router.get("routes", [])}))
-        return {"present": True, "legs": len(legs)}
+        return {"present": True, "legs": len(legs), "radvd": radvd}
+
+    def _radvd_sync(self, router_id, ns, conf_text):
+        """One radvd per router namespace advertising what ``conf_text`` says: started when
+        missing, reloaded (SIGHUP) when its configuration changes, stopped when it is empty."""
+        conf, pid_file = self.state / "radvd" / f"{router_id}.conf", self.state / "radvd" / f"{router_id}.pid"
+        marker = str(conf)
+        if not conf_text:
+            self._stop(pid_file, marker)
+            conf.unlink(missing_ok=True)
+            return None
+        old = conf.read_text() if conf.exists() else None
+        if old != conf_text:
+            self._write(conf, conf_text)
+            os.chmod(conf, 0o644)
+        pid = self._read_pid(pid_file)
+        if pid and priv.pid_alive(pid, marker):
+            if old != conf_text:
+                priv.signal_pid(pid, signal.SIGHUP)
+                return "reloaded"
+            return "running"
+        priv.run(priv.in_namespace(ns, [self.conf.get("radvd_path") or "radvd", "-C", marker, "-p", str(pid_file),
+                                        "-m", "logfile", "-l", str(self.state / "radvd" / f"{router_id}.log")]))
+        return "started"
 
     def _router_leg(self, ns, prefix, port, network, addresses):
         net = NetworkSpec.from_dict(network)
@@ -350,6 +380,8 @@ class LinuxNetworkDriver(NetworkDriver):
         ns = priv.list_namespaces()
         dnsmasq = [d.name for d in (self.state / "dhcp").iterdir()
                    if priv.pid_alive(self._read_pid(d / "pid") or 0, str(d))]
+        radvd = [c.stem for c in (self.state / "radvd").glob("*.conf")
+                 if priv.pid_alive(self._read_pid(c.with_suffix(".pid")) or 0, str(c))]
         tables = priv.nft_list_tables()
         try:
             fw_ports = json.loads((self.state / "firewall.ports").read_text()) if tables else []
@@ -359,7 +391,7 @@ class LinuxNetworkDriver(NetworkDriver):
                 "taps": sorted(l["name"] for l in links if l["name"].startswith("tap")),
                 "vxlan": sorted(l["name"] for l in links if l["name"].startswith("vxlan-")),
                 "namespaces": sorted(n for n in ns if n.startswith(("qdhcp-", "qrouter-"))),
-                "dnsmasq": sorted(dnsmasq), "firewall_ports": fw_ports, "nft_tables": sorted(" ".join(t) for t in tables
+                "dnsmasq": sorted(dnsmasq), "radvd": sorted(radvd), "firewall_ports": fw_ports, "nft_tables": sorted(" ".join(t) for t in tables
                                                                  if t and t[-1] == self.table)}
 
     def host_sync(self, desired):

@@ -313,3 +313,36 @@ def dnsmasq_argv(dhcp, *, program, interface, conf_dir, lease_duration):
             argv.append(f"--dhcp-range=set:{_tag(s['id'])},{cidr.network_address},{mode},{cidr.prefixlen},"
                         f"{lease_duration}s")
     return argv
+
+
+# --- radvd ------------------------------------------------------------------------------------
+
+RA_MODES = ("slaac", "dhcpv6-stateless", "dhcpv6-stateful")
+
+
+def radvd_conf(legs):
+    """radvd.conf for a router namespace: one ``interface`` block per leg whose IPv6 subnets ask
+    for router advertisements (``legs``: [{"ns_end", "ra": [{"cidr", "mode"}]}]), flags as
+    Neutron sets them: slaac -> autonomous prefix; dhcpv6-stateless -> autonomous + O flag;
+    dhcpv6-stateful -> M and O flags, no autonomous prefix. Empty when nothing asks."""
+    out = []
+    for leg in legs:
+        ras = [r for r in leg.get("ra") or [] if r.get("mode") in RA_MODES and ":" in r["cidr"]]
+        if not ras:
+            continue
+        modes = {r["mode"] for r in ras}
+        out.append(f"interface {leg['ns_end']} {{")
+        out.append("  AdvSendAdvert on;")
+        out.append("  MinRtrAdvInterval 3;")
+        out.append("  MaxRtrAdvInterval 10;")
+        out.append(f"  AdvManagedFlag {'on' if 'dhcpv6-stateful' in modes else 'off'};")
+        out.append(f"  AdvOtherConfigFlag {'on' if modes & {'dhcpv6-stateless', 'dhcpv6-stateful'} else 'off'};")
+        if leg.get("mtu"):
+            out.append(f"  AdvLinkMTU {leg['mtu']};")
+        for r in sorted(ras, key=lambda r: r["cidr"]):
+            out.append(f"  prefix {ipaddress.ip_network(r['cidr'])} {{")
+            out.append("    AdvOnLink on;")
+            out.append(f"    AdvAutonomous {'off' if r['mode'] == 'dhcpv6-stateful' else 'on'};")
+            out.append("  };")
+        out.append("};")
+    return "\n".join(out) + ("\n" if out else "")
