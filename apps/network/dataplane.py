@@ -9,6 +9,8 @@ Step kinds (host tasks in tasks.py):
 - network.router_sync                        resource: the router   (on the network host)
 - network.firewall_sync                      resource: "fw-<host>"  (a host's whole nft state)
 - network.host_sync                          resource: "sync-<host>" (periodic drift repair)
+- network.vxlan_peers                        resource: "<network>.<host>" (head-end replication
+                                             list of a host, when another host joins or leaves)
 """
 import ipaddress
 import logging
@@ -84,14 +86,20 @@ def network_dto(network, *, host=None):
     return dto
 
 
-def vxlan_peers(network, *, exclude=None):
-    """VTEPs of the other hosts that carry ``network`` (head-end replication lists)."""
+def vxlan_hosts(network):
+    """The hosts that carry ``network``: those with a port bound there, and the network host
+    (DHCP, routers) once the network has a subnet."""
     hosts = set(Port.objects.filter(network=network).exclude(binding_host_id="")
                 .values_list("binding_host_id", flat=True))
     nh = network_host()
     if nh and Subnet.objects.filter(network=network).exists():
         hosts.add(nh)
-    hosts.discard(exclude)
+    return hosts
+
+
+def vxlan_peers(network, *, exclude=None):
+    """VTEPs of the other hosts that carry ``network`` (head-end replication lists)."""
+    hosts = vxlan_hosts(network) - {exclude}
     return sorted(v for v in NetworkAgentHost.objects.filter(hostname__in=hosts).values_list("vtep", flat=True) if v)
 
 
@@ -299,6 +307,9 @@ def port_deleted(info):
         _schedule("dhcp_sync", info["network_id"], [{"mac": info["mac"], "ip": ip} for ip in info["ips"]])
     if info["host"]:
         firewall_changed(info["host"], flush=info["ips"])
+        network = Network.objects.filter(pk=info["network_id"]).first()
+        if network is not None:
+            vxlan_member_left(network, info["host"], info["id"])
 
 
 def firewall_changed(hostname, flush=()):
@@ -364,6 +375,42 @@ def port_unplug(port, user_id=None):
     return action
 
 
+def vxlan_member_joined(port_id, host):
+    """Conductor, after a port was plugged on ``host``: if it is the first of its (VXLAN)
+    network there, the other hosts carrying the network learn this host's VTEP now (their
+    all-zero FDB entries stay complete, DESIGN §6)."""
+    port = Port.objects.select_related("network").filter(pk=port_id).first()
+    if port is None or port.network.network_type != Network.VXLAN:
+        return []
+    if Port.objects.filter(network=port.network, binding_host_id=host, status=Port.ACTIVE).exclude(pk=port.pk).exists():
+        return []  # the host already carried the network
+    return vxlan_peers_sync(str(port.network_id), host, True)
+
+
+def vxlan_member_left(network, host, port_id):
+    """A port of ``network`` has left ``host`` (unbound or deleted; call it after the row
+    says so): once committed, if it was the host's last one, the other hosts drop its VTEP."""
+    if network.network_type != Network.VXLAN or not host:
+        return
+    if Port.objects.filter(network=network, binding_host_id=host).exclude(pk=port_id).exists():
+        return
+    _schedule("vxlan_peers_sync", str(network.id), host, False)
+
+
+def vxlan_peers_sync(network_id, changed_host, joined):
+    """Every host carrying the network except ``changed_host`` gets its complete peer list
+    (a host step, idempotent). Nothing is sent when the membership turned out not to change."""
+    network = Network.objects.filter(pk=network_id).first()
+    if network is None or network.network_type != Network.VXLAN:
+        return []
+    hosts = vxlan_hosts(network)
+    if (changed_host in hosts) != bool(joined):
+        return []
+    return [_start("network.vxlan_peers", "network_vxlan", f"{network.id}.{host}", host,
+                   {"network": network_dto(network, host=host)})
+            for host in sorted(hosts - {changed_host})]
+
+
 def host_sync(hostname):
     """The periodic repair: the host's whole desired state; it removes whatever else it finds."""
     ports = [{**port_dto(p), "network": network_dto(p.network, host=hostname)}
@@ -379,4 +426,5 @@ def host_sync(hostname):
 
 
 REFRESH_STEPS = {"dhcp_sync": dhcp_sync, "dhcp_teardown": dhcp_teardown, "firewall_sync": firewall_sync,
-                 "router_sync": router_sync, "router_teardown": router_teardown, "host_sync": host_sync}
+                 "router_sync": router_sync, "router_teardown": router_teardown, "host_sync": host_sync,
+                 "vxlan_peers_sync": vxlan_peers_sync}

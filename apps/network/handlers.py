@@ -23,6 +23,7 @@ def _record_host(hostname, data):
 def _plugged(action, data):
     _record_host(action.host, data)
     vif = data.get("vif") or {}
+    dataplane.vxlan_member_joined(action.resource_id, action.host)  # before this port counts as ACTIVE
     Port.objects.filter(pk=action.resource_id, binding_host_id=action.host).update(
         status=Port.ACTIVE, plugged_devname=vif.get("devname", ""))
 

@@ -853,12 +853,14 @@ def port_plug(*, port, user_id=None):
 
 def port_unplug(*, port, user_id=None):
     """Ask the port's host to remove every device it made for the port; unbinds it."""
-    action = None
-    if port.binding_host_id:
+    action, host = None, port.binding_host_id
+    if host:
         action = dataplane.port_unplug(port, user_id=user_id)
     Port.objects.filter(pk=port.pk).update(binding_host_id="", binding_vif_type="unbound",
                                            binding_vif_details={}, status=Port.DOWN, plugged_devname="")
     port.binding_host_id, port.binding_vif_type, port.status = "", "unbound", Port.DOWN
+    if host:
+        dataplane.vxlan_member_left(port.network, host, port.id)
     return action
 
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from apps.core.drivers import load_driver
 from apps.core.hostagent import host_task
 
-from .drivers.base import NetworkDriver, PortSpec
+from .drivers.base import NetworkDriver, NetworkSpec, PortSpec
 
 _driver = None
 
@@ -64,6 +64,14 @@ def router_sync_task(dto):
 @host_task("network.firewall_sync")
 def firewall_sync_task(dto):
     return get_driver().firewall_apply(dto["firewall"], flush=dto.get("flush") or ())
+
+
+@host_task("network.vxlan_peers")
+def vxlan_peers_task(dto):
+    """Another host joined or left a network this host carries: its flood list follows."""
+    network = NetworkSpec.from_dict(dto["network"])
+    get_driver().set_vxlan_peers(network, network.peers)
+    return {"peers": list(network.peers)}
 
 
 @host_task("network.host_sync")

@@ -118,7 +118,8 @@ class NetworkDriver(abc.ABC):
 
     @abc.abstractmethod
     def set_vxlan_peers(self, network: NetworkSpec, peers):
-        """Exactly ``peers`` get all-zero FDB entries on the network's VXLAN device."""
+        """Exactly ``peers`` get all-zero FDB entries on the network's VXLAN device (nothing
+        happens when this host has no VXLAN device for the network)."""
 
     @abc.abstractmethod
     def ensure_namespace(self, name):

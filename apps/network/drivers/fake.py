@@ -56,7 +56,8 @@ class FakeNetworkDriver(NetworkDriver):
 
     def set_vxlan_peers(self, network, peers):
         with self.lock:
-            self.state["vxlan"][f"vxlan-{network.vni}"]["peers"] = set(peers)
+            if f"vxlan-{network.vni}" in self.state["vxlan"]:
+                self.state["vxlan"][f"vxlan-{network.vni}"]["peers"] = set(peers)
 
     def ensure_namespace(self, name):
         with self.lock:

@@ -107,6 +107,8 @@ class LinuxNetworkDriver(NetworkDriver):
         return name
 
     def set_vxlan_peers(self, network, peers):
+        if not priv.link_exists(f"vxlan-{network.vni}"):
+            return  # not (or no longer) carried here: the next plug brings the list with it
         priv.set_flood_peers(f"vxlan-{network.vni}", [p for p in peers if p and p != self.vtep()])
 
     def ensure_namespace(self, name):
