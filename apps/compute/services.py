@@ -666,6 +666,12 @@ def _spawn_failed(action, error):
     if server is None or server.task_state != "spawning" or server.host != action.host:
         return
     _event(server, "create", "compute_spawn", result="Error", host=action.host, details={"error": error})
+    # Whatever the spawn made there goes (a step lost with its agent may have left a disk or a
+    # domain): the clean-up waits in the host's queue if the host is gone, and runs after any
+    # re-sent spawn still queued there.
+    action_start(kind=DESTROY_KIND, resource_type="server", resource_id=str(server.uuid), host=action.host,
+                 payload={"uuid": str(server.uuid), "cleanup": True}, user_id=server.user_id,
+                 project_id=server.project_id)
     _build_failed_on_host(server, error)
 
 
@@ -726,12 +732,18 @@ def server_delete(*, ctx, server, force=False):
 
 
 def _destroyed(action, data):
+    if action.payload.get("cleanup"):
+        return
     server = Server.objects.select_for_update().filter(pk=action.resource_id, deleted=False).first()
     if server is not None and server.task_state == "deleting":
         _finish_delete(server)
 
 
 def _destroy_failed(action, error):
+    if action.payload.get("cleanup"):
+        log.warning("cleaning up server %s on %s after a failed build failed: %s", action.resource_id, action.host,
+                    error)
+        return
     server = Server.objects.select_for_update().filter(pk=action.resource_id, deleted=False).first()
     if server is None or server.task_state != "deleting":
         return

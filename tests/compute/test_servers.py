@@ -99,6 +99,11 @@ def test_failed_spawn_is_rescheduled_to_another_host(db, alice, alice_net, image
     assert row.vm_state == "active" and row.host == "node3", (row.vm_state, row.host, row.fault)
     assert set(row.excluded_hosts) == {"node1", "node2"}
     assert Port.objects.get(device_id=sid).binding_host_id == "node3"
+    # Each host the build failed on was told to remove whatever that spawn left there.
+    from apps.core.models import Action
+    cleanups = Action.objects.filter(resource_id=sid, kind="compute.server_destroy")
+    assert sorted(a.host for a in cleanups) == ["node1", "node2"]
+    assert all(a.payload["cleanup"] and a.status == Action.SUCCEEDED for a in cleanups)
 
 
 @pytest.mark.django_db
