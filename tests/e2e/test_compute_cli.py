@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 SUFFIX = uuid.uuid4().hex[:8]
 PROJECT, USER = f"cmp-{SUFFIX}", f"cmpu-{SUFFIX}"
-PASSWORD = secrets.token_urlsafe(16)
+PASSWORD = "pw-" + secrets.token_urlsafe(16)  # never starts with "-", which argparse would take for an option
 IMAGE = f"tiny-{SUFFIX}"
 
 

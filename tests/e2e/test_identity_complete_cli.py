@@ -10,7 +10,7 @@ pytestmark = pytest.mark.e2e
 
 SUFFIX = uuid.uuid4().hex[:8]
 PROJECT, USER, GROUP = f"ic-p-{SUFFIX}", f"ic-u-{SUFFIX}", f"ic-g-{SUFFIX}"
-PASSWORD = secrets.token_urlsafe(16)
+PASSWORD = "pw-" + secrets.token_urlsafe(16)  # never starts with "-", which argparse would take for an option
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_project_set_tag(cloud, person):
 
 
 def test_user_password_set(cloud, person):
-    new = secrets.token_urlsafe(16)
+    new = "pw-" + secrets.token_urlsafe(16)
     cloud.openstack("user", "password", "set", "--original-password", person["password"], "--password", new,
                     env=cloud.user_env(USER, person["password"], PROJECT))
     assert cloud.openstack("token", "issue", env=cloud.user_env(USER, person["password"], PROJECT),
