@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 
 SUFFIX = uuid.uuid4().hex[:8]
 OTHER_PROJECT, OTHER_USER = f"img-p2-{SUFFIX}", f"img-u2-{SUFFIX}"
-OTHER_PASSWORD = secrets.token_urlsafe(16)
+OTHER_PASSWORD = "pw-" + secrets.token_urlsafe(16)  # never starts with "-" (argparse)
 
 
 @pytest.fixture(scope="module")

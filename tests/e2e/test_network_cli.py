@@ -9,7 +9,7 @@ pytestmark = pytest.mark.e2e
 
 SUFFIX = uuid.uuid4().hex[:8]
 PROJECT, USER = f"netp-{SUFFIX}", f"netu-{SUFFIX}"
-PASSWORD = secrets.token_urlsafe(16)
+PASSWORD = "pw-" + secrets.token_urlsafe(16)  # never starts with "-" (argparse)
 
 
 @pytest.fixture(scope="module")
