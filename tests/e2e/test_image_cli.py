@@ -189,7 +189,10 @@ def test_client_disconnects_mid_upload(cloud, http):
                       f"X-Auth-Token: {http.token}\r\nContent-Type: application/octet-stream\r\n"
                       f"Content-Length: {10 << 20}\r\n\r\n").encode())
         sock.sendall(b"x" * (1 << 20))
-    for _ in range(50):
+    # The server notices the short body only when a worker thread reads it, which on a loaded
+    # 2-core machine can be many seconds later: wait generously, poll often.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         if http("GET", f"images/{image['id']}").json()["status"] == "queued":
             break
         time.sleep(0.2)
