@@ -1478,11 +1478,13 @@ def port_forwarding_update(*, ctx, fip, pf, data):
 def port_forwarding_delete(*, ctx, fip, pf):
     ctx.enforce("delete_port_forwarding", fip.project_id)
     with transaction.atomic():
+        # The router from the row: the caller's instance may predate the forwarding's creation.
+        router = Router.objects.filter(floating_ips__pk=fip.pk).first()
         pf.delete()
         if not fip.port_forwardings.exists():
             FloatingIP.objects.filter(pk=fip.pk).update(router=None, status="DOWN")
-        if fip.router:
-            dataplane.router_changed(fip.router, flush=[fip.floating_ip_address])
+        if router:
+            dataplane.router_changed(router, flush=[fip.floating_ip_address])
 
 
 # ============================================================================ RBAC

@@ -341,3 +341,67 @@ def test_slaac_guest_gets_its_eui64_address_from_the_router_advertisement(datapl
     assert not [n for n in left["namespaces"] if str(net.id) in n or str(router.id) in n]
     assert not [b for b in left["bridges"] if str(net.id)[:11] in b]
     assert left["radvd"] == [] and left["dnsmasq"] == []
+
+
+def test_port_forwarding_reaches_the_guest_and_stops_when_removed(dataplane, tmp_path):
+    ctx = _ctx()
+    pub = services.network_create(ctx=ctx, data={"name": "public", "router:external": True,
+                                                 "provider:network_type": "flat",
+                                                 "provider:physical_network": "physnet1"})
+    services.subnet_create(ctx=ctx, data={"network_id": str(pub.id), "cidr": EXT_CIDR, "enable_dhcp": False,
+                                          "gateway_ip": EXT_HOST_IP,
+                                          "allocation_pools": [{"start": f"172.31.{NET3}.10", "end": f"172.31.{NET3}.99"}]})
+    private = services.network_create(ctx=ctx, data={"name": "private-pf"})
+    _bridges_made.add(str(private.id)[:11])
+    subnet = services.subnet_create(ctx=ctx, data={"network_id": str(private.id), "cidr": "10.78.0.0/24",
+                                                   "ip_version": 4})
+    router = services.router_create(ctx=ctx, data={"name": "rpf", "external_gateway_info": {
+        "network_id": str(pub.id)}})
+    services.router_add_interface(ctx=ctx, router=router, data={"subnet_id": str(subnet.id)})
+    port = services.port_create(ctx=ctx, data={"network_id": str(private.id), "name": "pf-guest",
+                                               "binding:profile": {"vif_model": "veth", "guest_netns": GUESTS[0]}})
+    _links_made.add(f"tap{str(port.id)[:11]}")
+    services.port_bind(port=port, host="node1")
+    action = services.port_plug(port=port)
+    action.refresh_from_db()
+    assert action.status == "succeeded", action.error
+    fixed = port.fixed_ips.get().ip_address
+    assert _udhcpc(GUESTS[0], f"vm{str(port.id)[:11]}", tmp_path) == [fixed]
+    group = port.security_groups.get()
+    services.security_group_rule_create(ctx=ctx, data={
+        "security_group_id": str(group.id), "direction": "ingress", "protocol": "tcp",
+        "port_range_min": 8080, "port_range_max": 8080, "remote_ip_prefix": "0.0.0.0/0"})
+    fip = services.floatingip_create(ctx=ctx, data={"floating_network_id": str(pub.id)})
+
+    listener = subprocess.Popen(["ip", "netns", "exec", GUESTS[0], sys.executable, "-c", LISTENER],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+
+        def probe(port_number):
+            r = sh(None, "busybox", "nc", "-w", "2", fip.floating_ip_address, str(port_number), timeout=5)
+            return "hello" in r.stdout
+
+        assert not probe(2222)  # nothing forwarded yet
+        pf = services.port_forwarding_create(ctx=ctx, fip=fip, data={
+            "internal_port_id": str(port.id), "internal_ip_address": fixed, "internal_port": 8080,
+            "external_port": 2222, "protocol": "tcp"})
+        assert probe(2222)
+        assert not probe(8080)  # only the forwarded port: the floating IP is not the guest's
+        services.port_forwarding_delete(ctx=ctx, fip=fip, pf=pf)
+        assert not probe(2222)
+    finally:
+        listener.kill()
+        listener.wait()
+
+    services.floatingip_delete(ctx=ctx, fip=type(fip).objects.get(pk=fip.pk))
+    services.port_delete(ctx=ctx, port=Port.objects.get(pk=port.id))
+    services.router_remove_interface(ctx=ctx, router=router, data={"subnet_id": str(subnet.id)})
+    router.refresh_from_db()
+    services.router_delete(ctx=ctx, router=router)
+    services.subnet_delete(ctx=ctx, subnet=subnet)
+    services.network_delete(ctx=ctx, network=private)
+    left = tasks.get_driver().inventory()
+    assert not [n for n in left["namespaces"] if str(private.id) in n or str(router.id) in n]
+    assert not [b for b in left["bridges"] if str(private.id)[:11] in b]
+    assert left["dnsmasq"] == [] and left["nft_tables"] == []

@@ -307,9 +307,10 @@ class LinuxNetworkDriver(NetworkDriver):
             if route["destination"] not in current:
                 priv.delete_route(route["destination"], ns)
         priv.nft_apply(render.router_nat_ruleset(router, gw_dev or "none"), ns)
-        if gw_dev:
-            for fip in router["floating_ips"]:
-                priv.gratuitous_arp(ns, gw_dev, fip["floating_ip"])
+        if gw_dev:  # floating IPs, and those only port forwardings use, announce themselves
+            for address in sorted({f["floating_ip"] for f in router["floating_ips"]}
+                                  | {pf["floating_ip"] for pf in router.get("port_forwardings", [])}):
+                priv.gratuitous_arp(ns, gw_dev, address)
         for address in router.get("flush") or []:
             priv.run(priv.in_namespace(ns, ["conntrack", "-D", "-d", address]), check=False)
             priv.run(priv.in_namespace(ns, ["conntrack", "-D", "-q", address]), check=False)
