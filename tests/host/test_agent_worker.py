@@ -62,7 +62,9 @@ def cloud(transactional_db, tmp_path):
     worker = [sys.executable, "-m", "celery", "-A", "cloud", "worker", "-l", "INFO", "--pool", "prefork", "-c", "1",
               "--without-gossip", "--without-mingle"]
     commands = {
-        "agent": (worker + ["-Q", f"host.{hostname}", "-n", f"agent-{hostname}@%h",
+        # As ./stack runs it: a thread pool (drivers fork helpers a prefork master would kill).
+        "agent": ([*worker[:-6], "--pool", "threads", "-c", "2", "--without-gossip", "--without-mingle",
+                   "-Q", f"host.{hostname}", "-n", f"agent-{hostname}@%h",
                             "--include", "tests.host.test_agent_worker"],
                   {**base, "MONOSTACK_PROCESS": "agent", "MONOSTACK_DEFAULT_HOSTNAME": hostname,
                    "MONOSTACK_DEFAULT_STATE_DIR": str(tmp_path / "agent-state"),
