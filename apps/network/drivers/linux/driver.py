@@ -362,9 +362,11 @@ class LinuxNetworkDriver(NetworkDriver):
                 applied = 0
             if firewall["version"] < applied:
                 return {"applied": False, "version": applied}
+            applied_file = self.state / "firewall.applied"
             if any(p.get("port_security", True) for p in firewall["ports"]):
-                priv.nft_apply(render.firewall_ruleset(firewall, self.table))
+                self._write(applied_file, json.dumps(self._nft_update(firewall, applied_file)))
             else:  # nothing to filter: no table left behind
+                applied_file.unlink(missing_ok=True)
                 for family in ("bridge", "inet"):
                     priv.nft_delete_table(family, self.table)
             self._write(version_file, str(firewall["version"]))
@@ -375,6 +377,29 @@ class LinuxNetworkDriver(NetworkDriver):
             for zone in zones:
                 priv.conntrack_flush(zone, None if address == "*" else address)
         return {"applied": True, "version": firewall["version"]}
+
+    def _nft_update(self, firewall, applied_file):
+        """One atomic ``nft -f``: only the additions when the change is nothing else (a port
+        plugged: its chains and map entries), else both tables made again. Returns what is
+        applied now (the DTO and the ports' mark indexes) for the next update."""
+        try:
+            applied = json.loads(applied_file.read_text())
+        except (OSError, ValueError):
+            applied = {}
+        index = render.port_indexes(firewall["ports"], applied.get("index"))
+        batch = None
+        have = {tuple(t) for t in priv.nft_list_tables()}
+        if applied.get("firewall") and {("bridge", self.table), ("inet", self.table)} <= have:
+            batch = render.firewall_additions(applied["firewall"], firewall, self.table, index)
+        if batch:
+            try:
+                priv.nft_apply(batch)
+            except priv.HostCommandError as e:  # the tables changed behind our back
+                log.warning("adding to the nftables tables failed, replacing them: %s", e)
+                batch = None
+        if batch is None:
+            priv.nft_apply(render.firewall_ruleset(firewall, self.table, index))
+        return {"firewall": {k: v for k, v in firewall.items() if k != "version"}, "index": index}
 
     # --- sync and inventory -------------------------------------------------------------
 

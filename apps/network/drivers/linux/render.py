@@ -13,6 +13,12 @@ in ONE ``nft -f`` transaction:
   reached through verdict maps on the mark: established/related accepted, DHCP and metadata
   always allowed, then a jump to a chain per security group, then drop. Remote-group rules
   match named sets of the group's member addresses.
+
+Dispatch goes through named verdict maps (port_from/port_to on the tap name, port_egress/
+port_ingress on the mark), and a port's chains are named by a mark index that stays its own
+while it lives (``port_indexes``). So a plug, the common change, is one small batch adding the
+port's chains, map entries and member addresses (``firewall_additions``); anything else
+replaces both tables. Either is one atomic ``nft -f``.
 """
 import ipaddress
 
@@ -77,62 +83,104 @@ def _rule_text(rule, direction):
     return " ".join(parts) + " accept"
 
 
-def firewall_ruleset(fw, table=TABLE):
-    """The nft script replacing both tables atomically. Ports without port security are left out."""
-    TABLE = table  # noqa: N806  (one name for both families)
+def _tag_of(table):
     # Packet marks are global to the host: the top byte tags them with this table, so two
     # tables (two agents in tests) never act on each other's marks. Low 12 bits: the index
     # of the port the frame came from; next 12 bits: the port it goes to.
-    tag = (sum(map(ord, table)) % 255 + 1) << 24
+    return (sum(map(ord, table)) % 255 + 1) << 24
+
+
+def port_indexes(ports, previous=None):
+    """A stable mark index (1..4095) per port devname: kept from ``previous`` while the port
+    stays, the smallest free one for a new port (chains and map keys are named by it)."""
+    previous = previous or {}
+    names = [p["devname"] for p in ports if p.get("port_security", True)]
+    out = {n: previous[n] for n in names if n in previous}
+    used = set(out.values())
+    free = (i for i in range(1, 4096) if i not in used)
+    for n in names:
+        if n not in out:
+            out[n] = next(free)
+    return out
+
+
+def _bridge_port_chains(p, idx, tag):
+    """{chain name: [rules]} of the bridge table for one port (anti-spoofing and marks)."""
+    macs = [p["mac"]] + [a["mac_address"] for a in p.get("allowed_address_pairs", []) if a.get("mac_address")]
+    v4, v6 = _split(p["ips"] + [a["ip_address"] for a in p.get("allowed_address_pairs", [])])
+    v6 = v6 + [_link_local(m) for m in macs]
+    out = [f"meta mark set {tag | idx:#x}",
+           f"ether saddr != {_set(sorted(set(macs)))} drop",
+           f"ether type arp arp saddr ether != {_set(sorted(set(macs)))} drop"]
+    out.append(f"ether type arp arp saddr ip != {_set(v4)} drop" if v4 else "ether type arp drop")
+    out.append("ether type ip ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept")
+    out.append("ether type ip udp sport 67 drop")
+    out.append(f"ether type ip ip saddr != {_set(v4)} drop" if v4 else "ether type ip drop")
+    out.append("ether type ip6 icmpv6 type nd-router-advert drop")
+    out.append("ether type ip6 udp sport 547 drop")
+    out.append(f"ether type ip6 ip6 saddr != {_set(['::'] + v6)} drop")
+    return {f"from_{idx}": out, f"to_{idx}": [f"meta mark set meta mark and 0x00000fff or {tag | idx << 12:#x}"]}
+
+
+def _inet_port_chains(p, idx):
+    groups = p.get("security_groups", [])
+    egress = ["ct state established,related accept", "ct state invalid drop", "udp sport 68 udp dport 67 accept",
+              "udp sport 546 udp dport 547 accept", f"ip daddr {METADATA_IP} tcp dport 80 accept",
+              "icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, "
+              "mld-listener-report, mld2-listener-report } accept"]
+    egress += [f"jump sg_{_short(gid)}_egress" for gid in groups] + ["drop"]
+    ingress = ["ct state established,related accept", "ct state invalid drop", "udp sport 67 udp dport 68 accept",
+               "udp sport 547 udp dport 546 accept",
+               "icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query } accept"]
+    ingress += [f"jump sg_{_short(gid)}_ingress" for gid in groups] + ["drop"]
+    return {f"port_{idx}_egress": egress, f"port_{idx}_ingress": ingress}
+
+
+def _map_elements(p, idx, tag):
+    """(map, key, verdict) of one port in the four dispatch maps."""
+    dev = p["devname"]
+    return [("bridge", "port_from", f'"{dev}"', f"jump from_{idx}"),
+            ("bridge", "port_to", f'"{dev}"', f"jump to_{idx}"),
+            ("inet", "port_egress", f"{tag | idx:#x}", f"jump port_{idx}_egress"),
+            ("inet", "port_ingress", f"{tag | idx << 12:#x}", f"jump port_{idx}_ingress")]
+
+
+def _chain_block(name, rules, head=None):
+    return [f"  chain {name} {{"] + ([f"    {head}"] if head else []) + [f"    {r}" for r in rules] + ["  }"]
+
+
+def firewall_ruleset(fw, table=TABLE, index=None):
+    """The nft script replacing both tables atomically. Ports without port security are left
+    out. ``index``: the ports' mark indexes (``port_indexes``), numbered in order when None."""
+    TABLE = table  # noqa: N806  (one name for both families)
+    tag = _tag_of(table)
     ports = [p for p in fw["ports"] if p.get("port_security", True)]
+    index = index or port_indexes(ports)
     lines = [f"add table bridge {TABLE}", f"delete table bridge {TABLE}",
              f"add table inet {TABLE}", f"delete table inet {TABLE}"]
+    elements = {"port_from": [], "port_to": [], "port_egress": [], "port_ingress": []}
+    for p in ports:
+        for _family, name, key, verdict in _map_elements(p, index[p["devname"]], tag):
+            elements[name].append(f"{key} : {verdict}")
+
+    def vmap(name, kind):
+        out = [f"  map {name} {{", f"    type {kind} : verdict;"]
+        if elements[name]:
+            out.append(f"    elements = {_set(elements[name])}")
+        return out + ["  }"]
 
     # --- bridge: anti-spoofing and marks
-    b = [f"table bridge {TABLE} {{"]
-    out_map, in_map = [], []
-    for idx, p in enumerate(ports, start=1):
-        dev = p["devname"]
-        macs = [p["mac"]] + [a["mac_address"] for a in p.get("allowed_address_pairs", []) if a.get("mac_address")]
-        v4, v6 = _split(p["ips"] + [a["ip_address"] for a in p.get("allowed_address_pairs", [])])
-        v6 = v6 + [_link_local(m) for m in macs]
-        b.append(f"  chain from_{idx} {{")
-        b.append(f"    meta mark set {tag | idx:#x}")
-        b.append(f"    ether saddr != {_set(sorted(set(macs)))} drop")
-        b.append(f"    ether type arp arp saddr ether != {_set(sorted(set(macs)))} drop")
-        if v4:
-            b.append(f"    ether type arp arp saddr ip != {_set(v4)} drop")
-        else:
-            b.append("    ether type arp drop")
-        b.append("    ether type ip ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept")
-        b.append("    ether type ip udp sport 67 drop")
-        if v4:
-            b.append(f"    ether type ip ip saddr != {_set(v4)} drop")
-        else:
-            b.append("    ether type ip drop")
-        b.append("    ether type ip6 icmpv6 type nd-router-advert drop")
-        b.append("    ether type ip6 udp sport 547 drop")
-        b.append(f"    ether type ip6 ip6 saddr != {_set(['::'] + v6)} drop")
-        b.append("  }")
-        b.append(f"  chain to_{idx} {{")
-        b.append(f"    meta mark set meta mark and 0x00000fff or {tag | idx << 12:#x}")
-        b.append("  }")
-        out_map.append(f'"{dev}" : jump from_{idx}')
-        in_map.append(f'"{dev}" : jump to_{idx}')
-    b.append("  chain prerouting {")
-    b.append("    type filter hook prerouting priority -300; policy accept;")
-    if out_map:
-        b.append(f"    iifname vmap {_set(out_map)}")
-    b.append("  }")
-    b.append("  chain forward_mark {")
-    b.append("    type filter hook forward priority -100; policy accept;")
-    if in_map:
-        b.append(f"    oifname vmap {_set(in_map)}")
-    b.append("  }")
+    b = [f"table bridge {TABLE} {{"] + vmap("port_from", "ifname") + vmap("port_to", "ifname")
+    for p in ports:
+        for name, rules in _bridge_port_chains(p, index[p["devname"]], tag).items():
+            b += _chain_block(name, rules)
+    b += _chain_block("prerouting", ["iifname vmap @port_from"],
+                      "type filter hook prerouting priority -300; policy accept;")
+    b += _chain_block("forward_mark", ["oifname vmap @port_to"], "type filter hook forward priority -100; policy accept;")
     b.append("}")
 
     # --- inet: zones, state, security groups
-    i = [f"table inet {TABLE} {{"]
+    i = [f"table inet {TABLE} {{"] + vmap("port_egress", "mark") + vmap("port_ingress", "mark")
     for gid, sets in sorted(fw.get("members", {}).items()):
         for version, kind in (("IPv4", "ipv4_addr"), ("IPv6", "ipv6_addr")):
             name = f"rg_{_short(gid)}_{version[-1]}"
@@ -143,62 +191,61 @@ def firewall_ruleset(fw, table=TABLE):
             i.append("  }")
     for gid, group in sorted(fw.get("groups", {}).items()):
         for direction in ("ingress", "egress"):
-            i.append(f"  chain sg_{_short(gid)}_{direction} {{")
-            for rule in group["rules"]:
-                if rule["direction"] == direction:
-                    i.append(f"    {_rule_text(rule, direction)}")
-            i.append("  }")
-    egress_map, ingress_map = [], []
-    for idx, p in enumerate(ports, start=1):
-        groups = p.get("security_groups", [])
-        i.append(f"  chain port_{idx}_egress {{")
-        i.append("    ct state established,related accept")
-        i.append("    ct state invalid drop")
-        i.append("    udp sport 68 udp dport 67 accept")
-        i.append("    udp sport 546 udp dport 547 accept")
-        i.append(f"    ip daddr {METADATA_IP} tcp dport 80 accept")
-        i.append("    icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, "
-                 "mld-listener-report, mld2-listener-report } accept")
-        for gid in groups:
-            i.append(f"    jump sg_{_short(gid)}_egress")
-        i.append("    drop")
-        i.append("  }")
-        i.append(f"  chain port_{idx}_ingress {{")
-        i.append("    ct state established,related accept")
-        i.append("    ct state invalid drop")
-        i.append("    udp sport 67 udp dport 68 accept")
-        i.append("    udp sport 547 udp dport 546 accept")
-        i.append("    icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, "
-                 "mld-listener-query } accept")
-        for gid in groups:
-            i.append(f"    jump sg_{_short(gid)}_ingress")
-        i.append("    drop")
-        i.append("  }")
-        egress_map.append(f"{tag | idx:#x} : jump port_{idx}_egress")
-        ingress_map.append(f"{tag | idx << 12:#x} : jump port_{idx}_ingress")
+            i += _chain_block(f"sg_{_short(gid)}_{direction}", [_rule_text(rule, direction) for rule in group["rules"]
+                                                                 if rule["direction"] == direction])
+    for p in ports:
+        for name, rules in _inet_port_chains(p, index[p["devname"]]).items():
+            i += _chain_block(name, rules)
     zones = sorted(fw.get("zones", {}).items())
-    i.append("  chain zone {")
-    i.append("    type filter hook prerouting priority -300; policy accept;")
-    if zones:
-        i.append(f"    ct zone set iifname map {_set(f'{chr(34)}{b_}{chr(34)} : {z}' for b_, z in zones)}")
-    i.append("  }")
-    i.append("  chain zone_out {")
-    i.append("    type filter hook output priority -300; policy accept;")
-    if zones:
-        i.append(f"    ct zone set oifname map {_set(f'{chr(34)}{b_}{chr(34)} : {z}' for b_, z in zones)}")
-    i.append("  }")
-    i.append("  chain from_ports {")
-    i.append("    type filter hook prerouting priority -150; policy accept;")
-    if egress_map:
-        i.append(f"    meta mark and 0xff000fff vmap {_set(egress_map)}")
-    i.append("  }")
-    i.append("  chain to_ports {")
-    i.append("    type filter hook forward priority 0; policy accept;")
-    if ingress_map:
-        i.append(f"    meta mark and 0xfffff000 vmap {_set(ingress_map)}")
-    i.append("  }")
+    zone_map = _set(f'{chr(34)}{b_}{chr(34)} : {z}' for b_, z in zones)
+    i += _chain_block("zone", [f"ct zone set iifname map {zone_map}"] if zones else [],
+                      "type filter hook prerouting priority -300; policy accept;")
+    i += _chain_block("zone_out", [f"ct zone set oifname map {zone_map}"] if zones else [],
+                      "type filter hook output priority -300; policy accept;")
+    i += _chain_block("from_ports", ["meta mark and 0xff000fff vmap @port_egress"],
+                      "type filter hook prerouting priority -150; policy accept;")
+    i += _chain_block("to_ports", ["meta mark and 0xfffff000 vmap @port_ingress"],
+                      "type filter hook forward priority 0; policy accept;")
     i.append("}")
     return "\n".join(lines + b + i) + "\n"
+
+
+def firewall_additions(old, new, table=TABLE, index=None):
+    """The nft script taking the tables from ``old`` to ``new`` by additions only, when that is
+    all the change is (ports added with their chains and map entries, member addresses added
+    to remote-group sets; groups, rules, zones and the other ports unchanged), else None.
+    Adding leaves the kernel's hooks and existing objects alone, so it costs a fraction of
+    replacing the tables; still one atomic transaction."""
+    sec = lambda fw: {p["devname"]: p for p in fw["ports"] if p.get("port_security", True)}  # noqa: E731
+    old_ports, new_ports = sec(old), sec(new)
+    if (old.get("groups") != new.get("groups") or old.get("zones") != new.get("zones")
+            or set(old.get("members", {})) != set(new.get("members", {}))
+            or any(new_ports.get(d) != p for d, p in old_ports.items())):
+        return None
+    added_members = {}
+    for gid, sets in new.get("members", {}).items():
+        for version in ("IPv4", "IPv6"):
+            before, after = set(old["members"][gid].get(version) or ()), set(sets.get(version) or ())
+            if not before <= after:
+                return None
+            if after - before:
+                added_members[f"rg_{_short(gid)}_{version[-1]}"] = sorted(after - before)
+    added = [p for d, p in new_ports.items() if d not in old_ports]
+    index = index or port_indexes(list(new_ports.values()))
+    tag = _tag_of(table)
+    lines = []
+    for name, items in sorted(added_members.items()):
+        lines.append(f"add element inet {table} {name} {_set(items)}")
+    for p in added:
+        idx = index[p["devname"]]
+        for family, chains in (("bridge", _bridge_port_chains(p, idx, tag)), ("inet", _inet_port_chains(p, idx))):
+            for name, rules in chains.items():
+                lines.append(f"add chain {family} {table} {name}")
+                lines.append(f"flush chain {family} {table} {name}")
+                lines += [f"add rule {family} {table} {name} {r}" for r in rules]
+        for family, name, key, verdict in _map_elements(p, idx, tag):
+            lines.append(f"add element {family} {table} {name} {{ {key} : {verdict} }}")
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 # --- router namespace -------------------------------------------------------------------------
