@@ -405,3 +405,83 @@ def test_port_forwarding_reaches_the_guest_and_stops_when_removed(dataplane, tmp
     assert not [n for n in left["namespaces"] if str(private.id) in n or str(router.id) in n]
     assert not [b for b in left["bridges"] if str(private.id)[:11] in b]
     assert left["dnsmasq"] == [] and left["nft_tables"] == []
+
+
+DHCP6_SOLICIT = """
+import os, socket, struct, sys
+ifname, mac = sys.argv[1], bytes.fromhex(sys.argv[2].replace(":", ""))
+ifindex = socket.if_nametoindex(ifname)
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::", 546, 0, ifindex))
+s.settimeout(1)
+duid = struct.pack("!HH", 3, 1) + mac  # DUID-LL
+def opt(code, data):
+    return struct.pack("!HH", code, len(data)) + data
+msg = (b"\\x01" + os.urandom(3) + opt(1, duid) + opt(3, struct.pack("!III", 1, 0, 0)) + opt(8, b"\\x00\\x00")
+       + opt(6, struct.pack("!H", 23)))
+for _ in range(10):
+    s.sendto(msg, ("ff02::1:2", 547, 0, ifindex))
+    try:
+        data = s.recv(2048)
+    except socket.timeout:
+        continue
+    if data[0] != 2:  # Advertise
+        continue
+    i = 4
+    while i + 4 <= len(data):
+        code, length = struct.unpack("!HH", data[i:i + 4])
+        body = data[i + 4:i + 4 + length]
+        if code == 3:  # IA_NA: IAID, T1, T2, then options
+            j = 12
+            while j + 4 <= len(body):
+                c, n = struct.unpack("!HH", body[j:j + 4])
+                if c == 5:  # IAADDR
+                    print(socket.inet_ntop(socket.AF_INET6, body[j + 4:j + 20]))
+                    sys.exit(0)
+                j += 4 + n
+        i += 4 + length
+sys.exit(1)
+"""
+
+
+@needs_radvd
+def test_dhcpv6_stateful_guest_is_offered_its_port_address(dataplane, tmp_path):
+    ctx = _ctx()
+    net = services.network_create(ctx=ctx, data={"name": "v6dhcp"})
+    _bridges_made.add(str(net.id)[:11])
+    cidr = f"fd{RUN[:2]}:{RUN[2:6]}:1::/64"
+    subnet = services.subnet_create(ctx=ctx, data={"network_id": str(net.id), "cidr": cidr, "ip_version": 6,
+                                                   "ipv6_ra_mode": "dhcpv6-stateful",
+                                                   "ipv6_address_mode": "dhcpv6-stateful"})
+    router = services.router_create(ctx=ctx, data={"name": "r6d"})
+    services.router_add_interface(ctx=ctx, router=router, data={"subnet_id": str(subnet.id)})
+    conf = (dataplane / "network" / "radvd" / f"{router.id}.conf").read_text()
+    assert "AdvManagedFlag on" in conf and "AdvAutonomous off" in conf
+    port = services.port_create(ctx=ctx, data={"network_id": str(net.id), "name": "g6d",
+                                               "binding:profile": {"vif_model": "veth", "guest_netns": GUESTS[1]}})
+    _links_made.add(f"tap{str(port.id)[:11]}")
+    services.port_bind(port=port, host="node1")
+    action = services.port_plug(port=port)
+    action.refresh_from_db()
+    assert action.status == "succeeded", action.error
+    expected = port.fixed_ips.get().ip_address
+    ifname = f"vm{str(port.id)[:11]}"
+    # the guest's link-local address must be usable (DAD done) before it can solicit
+    _wait(lambda: [a for a in priv.addresses(ifname, GUESTS[1]) if a.startswith("fe80")]
+          and "tentative" not in sh(GUESTS[1], "ip", "-6", "addr", "show", "dev", ifname).stdout, 10)
+    r = sh(GUESTS[1], sys.executable, "-c", DHCP6_SOLICIT, ifname, port.mac_address, timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == expected
+    # no SLAAC address on a stateful subnet
+    assert not [a for a in priv.addresses(ifname, GUESTS[1]) if a.startswith("fd")]
+
+    services.port_delete(ctx=ctx, port=Port.objects.get(pk=port.id))
+    services.router_remove_interface(ctx=ctx, router=router, data={"subnet_id": str(subnet.id)})
+    router.refresh_from_db()
+    services.router_delete(ctx=ctx, router=router)
+    services.subnet_delete(ctx=ctx, subnet=subnet)
+    services.network_delete(ctx=ctx, network=net)
+    left = tasks.get_driver().inventory()
+    assert left["radvd"] == [] and left["dnsmasq"] == []
+    assert not [n for n in left["namespaces"] if str(net.id) in n or str(router.id) in n]
