@@ -332,6 +332,7 @@ def test_slaac_guest_gets_its_eui64_address_from_the_router_advertisement(datapl
     services.port_delete(ctx=ctx, port=Port.objects.get(pk=port.id))
     services.router_remove_interface(ctx=ctx, router=router, data={"subnet_id": str(subnet.id)})
     assert tasks.get_driver().inventory()["radvd"] == [] and not radvd_conf.exists()
+    assert not radvd_conf.with_suffix(".log").exists()
     assert _wait(lambda: not _radvd_running(dataplane), 5)
     router.refresh_from_db()
     services.router_delete(ctx=ctx, router=router)

@@ -328,6 +328,7 @@ class LinuxNetworkDriver(NetworkDriver):
         if not conf_text:
             self._stop(pid_file, marker)
             conf.unlink(missing_ok=True)
+            conf.with_suffix(".log").unlink(missing_ok=True)
             return None
         old = conf.read_text() if conf.exists() else None
         if old != conf_text:
@@ -340,7 +341,7 @@ class LinuxNetworkDriver(NetworkDriver):
                 return "reloaded"
             return "running"
         priv.run(priv.in_namespace(ns, [self.conf.get("radvd_path") or "radvd", "-C", marker, "-p", str(pid_file),
-                                        "-m", "logfile", "-l", str(self.state / "radvd" / f"{router_id}.log")]))
+                                        "-m", "logfile", "-l", str(conf.with_suffix(".log"))]))
         return "started"
 
     def _router_leg(self, ns, prefix, port, network, addresses):
