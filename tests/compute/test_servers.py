@@ -250,3 +250,14 @@ def test_lost_spawn_is_failed_by_the_reaper(hosts, alice, alice_net, image, monk
 def test_empty_networks_list_means_none_asked(hosts, alice, alice_net, image):
     sid = boot(alice["nova"], image, networks=[])["server"]["id"]
     assert "private-net" in _server(alice["nova"], sid)["addresses"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("networks", ["auto", "none"])
+@pytest.mark.parametrize("version", [None, "2.1", "2.2"])
+def test_networks_auto_and_none_need_2_37(hosts, alice, alice_net, image, networks, version):
+    body = {"server": {"name": "vm", "imageRef": str(image.id), "flavorRef": "1", "networks": networks}}
+    r = alice["nova"].post("servers", body, version=version)
+    assert r.status_code == 400, r.content
+    assert "networks" in r.body["badRequest"]["message"]
+    assert not Server.objects.exists()

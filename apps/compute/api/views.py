@@ -437,6 +437,11 @@ class ServersApi(ComputeApi):
         authorize(token, "os_compute_api:servers:create", _target(token))
         body = self.body(schemas.SERVER_CREATE)
         data = body["server"]
+        networks = data.get("networks")
+        if isinstance(networks, str) and request.api_version < "2.37":
+            # "auto" and "none" came with 2.37; before, networks is a list (nova's schema).
+            raise exc.BadRequest(f"Invalid input for field/attribute networks. Value: {networks}. "
+                                 f"'{networks}' is not of type 'array'")
         servers, reservation_id = services.server_create(ctx=token, data=data, version=request.api_version,
                                                          admin=is_admin(token))
         if str(data.get("return_reservation_id", "")).lower() in ("true", "1", "yes", "on"):
