@@ -34,6 +34,19 @@ def get_driver():
     return _driver[1]
 
 
+_controllers = {}
+
+
+def _controller_for(credential):
+    """One client per credential file and process: its token is reused until it nears expiry
+    (a password authentication per spawn cost a good part of the boot)."""
+    from apps.core.hostagent.controller import ControllerClient
+    client = _controllers.get(credential)
+    if client is None:
+        client = _controllers[credential] = ControllerClient(credential)
+    return client
+
+
 def _with_host_credential(instance):
     """Fetch the image with this host's own service credential when it has one (the
     image service's download URL and a token); else the URL the conductor signed for it."""
@@ -42,9 +55,9 @@ def _with_host_credential(instance):
     credential = settings.MONOSTACK["agent"].get("credential_file")
     if not path or not credential or not os.path.exists(credential):
         return instance
-    from apps.core.hostagent.controller import ControllerClient, ControllerError
+    from apps.core.hostagent.controller import ControllerError
     try:
-        client = ControllerClient(credential)
+        client = _controller_for(credential)
         image = {**image, "url": client.base_url + path, "headers": {"X-Auth-Token": client.token()}}
     except ControllerError:
         return instance

@@ -78,3 +78,5 @@ def test_spawn_uses_the_host_credential_when_there_is_one(settings, tmp_path, mo
     monkeypatch.setattr(controller.ControllerClient, "token", lambda self, refresh=False: "tok")
     image = tasks._with_host_credential(instance)["image"]
     assert image["url"] == "http://cloud/image/v2/images/i/file" and image["headers"] == {"X-Auth-Token": "tok"}
+    # One client (and so one cached token) per credential file, not a password login per spawn.
+    assert tasks._controller_for(str(cred)) is tasks._controller_for(str(cred))
