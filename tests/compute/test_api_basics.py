@@ -12,7 +12,7 @@ def test_version_documents(client):
     versions = r.json()["versions"]
     assert [v["id"] for v in versions] == ["v2.0", "v2.1"]
     v21 = client.get("/compute/v2.1/").json()["version"]
-    assert v21["min_version"] == "2.1" and v21["version"] == "2.2" and v21["status"] == "CURRENT"
+    assert v21["min_version"] == "2.1" and v21["version"] == "2.3" and v21["status"] == "CURRENT"
 
 
 @pytest.mark.django_db
@@ -24,7 +24,7 @@ def test_microversion_headers_are_honoured_and_echoed(alice):
     r = nova.get("flavors", headers={"X-OpenStack-Nova-API-Version": "2.1"})
     assert r["X-OpenStack-Nova-API-Version"] == "2.1"
     assert nova.get("flavors", version="2.99").status_code == 406
-    assert nova.get("flavors", version="latest")["OpenStack-API-Version"] == "compute 2.2"
+    assert nova.get("flavors", version="latest")["OpenStack-API-Version"] == "compute 2.3"
 
 
 @pytest.mark.django_db

@@ -254,10 +254,38 @@ def test_empty_networks_list_means_none_asked(hosts, alice, alice_net, image):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("networks", ["auto", "none"])
-@pytest.mark.parametrize("version", [None, "2.1", "2.2"])
+@pytest.mark.parametrize("version", [None, "2.1", "2.2", "2.3"])
 def test_networks_auto_and_none_need_2_37(hosts, alice, alice_net, image, networks, version):
     body = {"server": {"name": "vm", "imageRef": str(image.id), "flavorRef": "1", "networks": networks}}
     r = alice["nova"].post("servers", body, version=version)
     assert r.status_code == 400, r.content
     assert "networks" in r.body["badRequest"]["message"]
     assert not Server.objects.exists()
+
+
+EXTENDED_2_3 = {"OS-EXT-SRV-ATTR:reservation_id", "OS-EXT-SRV-ATTR:launch_index", "OS-EXT-SRV-ATTR:hostname",
+                "OS-EXT-SRV-ATTR:kernel_id", "OS-EXT-SRV-ATTR:ramdisk_id", "OS-EXT-SRV-ATTR:root_device_name",
+                "OS-EXT-SRV-ATTR:user_data"}
+
+
+@pytest.mark.django_db
+def test_extended_server_attributes_from_2_3_for_admins(hosts, alice, alice_net, nova_admin, image):
+    user_data = base64.b64encode(b"#!/bin/sh\necho hi\n").decode()
+    sid = boot(alice["nova"], image, user_data=user_data)["server"]["id"]
+    for version in ("2.1", "2.2"):
+        for body in (nova_admin.get(f"servers/{sid}", version=version).body["server"],
+                     nova_admin.get("servers/detail?all_tenants=1", version=version).body["servers"][0]):
+            assert not EXTENDED_2_3 & set(body)
+    shown = nova_admin.get(f"servers/{sid}", version="2.3")
+    assert shown["OpenStack-API-Version"] == "compute 2.3"
+    server = shown.body["server"]
+    row = Server.objects.get(pk=sid)
+    assert {k: server[k] for k in EXTENDED_2_3} == {
+        "OS-EXT-SRV-ATTR:reservation_id": row.reservation_id, "OS-EXT-SRV-ATTR:launch_index": 0,
+        "OS-EXT-SRV-ATTR:hostname": "vm", "OS-EXT-SRV-ATTR:kernel_id": "", "OS-EXT-SRV-ATTR:ramdisk_id": "",
+        "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda", "OS-EXT-SRV-ATTR:user_data": user_data}
+    assert row.reservation_id.startswith("r-")
+    listed = nova_admin.get("servers/detail?all_tenants=1", version="2.3").body["servers"][0]
+    assert EXTENDED_2_3 <= set(listed)
+    # Not an admin: none of them, at any version.
+    assert not EXTENDED_2_3 & set(alice["nova"].get(f"servers/{sid}", version="2.3").body["server"])

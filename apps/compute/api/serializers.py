@@ -105,6 +105,14 @@ def server_detail(request, server, *, admin):
         body.update({"OS-EXT-SRV-ATTR:host": server.host or None,
                      "OS-EXT-SRV-ATTR:hypervisor_hostname": server.host or None,
                      "OS-EXT-SRV-ATTR:instance_name": server.domain_name})
+        version = getattr(request, "api_version", None)
+        if version is not None and version >= "2.3":  # nova's extended server attributes of 2.3
+            body.update({"OS-EXT-SRV-ATTR:reservation_id": server.reservation_id,
+                         "OS-EXT-SRV-ATTR:launch_index": server.launch_index,
+                         "OS-EXT-SRV-ATTR:hostname": server.hostname,
+                         "OS-EXT-SRV-ATTR:kernel_id": "", "OS-EXT-SRV-ATTR:ramdisk_id": "",
+                         "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda" if server.launched_at else None,
+                         "OS-EXT-SRV-ATTR:user_data": server.user_data})
     if status in ("ERROR", "DELETED") and server.fault:
         fault = dict(server.fault)
         if not admin and fault.get("code", 500) >= 500:

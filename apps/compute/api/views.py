@@ -21,7 +21,7 @@ from ..models import ComputeNode, Flavor, FlavorAccess, KeyPair, Server
 from ..policies import authorize, is_admin
 from . import schemas, serializers
 
-MIN_VERSION, MAX_VERSION = "2.1", "2.2"
+MIN_VERSION, MAX_VERSION = "2.1", "2.3"
 
 
 class JSONAlways(BaseContentNegotiation):
