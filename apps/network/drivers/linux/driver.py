@@ -137,15 +137,18 @@ class LinuxNetworkDriver(NetworkDriver):
         if port.network is None:
             raise NetworkDriverError(f"port {port.id} has no network")
         net = port.network
-        self.ensure_bridge(net)
-        if port.model == "veth":
-            if port.guest_netns:
-                priv.ensure_namespace(port.guest_netns)
-            priv.ensure_veth(port.devname, port.guest_ifname, bridge=net.bridge, peer_namespace=port.guest_netns,
-                             peer_mac=port.mac, mtu=net.mtu)
-        else:
-            # The host side of a tap carries a different MAC (fe:...), as libvirt sets it.
-            priv.ensure_tap(port.devname, net.bridge, mtu=net.mtu, mac="fe" + port.mac[2:])
+        if port.model == "veth" and port.guest_netns:
+            priv.ensure_namespace(port.guest_netns)
+        # The bridge and the device on it under one lock: a concurrent step removing the
+        # bridge with its last user (DHCP teardown, another unplug) must not see it empty.
+        with priv.host_lock():
+            self.ensure_bridge(net)
+            if port.model == "veth":
+                priv.ensure_veth(port.devname, port.guest_ifname, bridge=net.bridge,
+                                 peer_namespace=port.guest_netns, peer_mac=port.mac, mtu=net.mtu)
+            else:
+                # The host side of a tap carries a different MAC (fe:...), as libvirt sets it.
+                priv.ensure_tap(port.devname, net.bridge, mtu=net.mtu, mac="fe" + port.mac[2:])
         self._write(self.state / "ports" / f"{port.devname}.json", json.dumps(_port_record(port)))
         extra = {"guest_ifname": port.guest_ifname, "guest_netns": port.guest_netns} if port.model == "veth" else {}
         return VifInfo(devname=port.devname, bridge=net.bridge, mac=port.mac, mtu=net.mtu,
@@ -185,11 +188,12 @@ class LinuxNetworkDriver(NetworkDriver):
         if not dhcp.get("enabled") or port is None:
             self._dhcp_teardown(network)
             return {"running": False}
-        self.ensure_bridge(network)
         priv.ensure_namespace(ns)
         host_end, ns_end = f"tap{_short(port['id'])}", f"ns-{_short(port['id'])}"
-        priv.ensure_veth(host_end, ns_end, bridge=network.bridge, peer_namespace=ns, peer_mac=port["mac"],
-                         mtu=network.mtu)
+        with priv.host_lock():  # bridge and veth together (see plug)
+            self.ensure_bridge(network)
+            priv.ensure_veth(host_end, ns_end, bridge=network.bridge, peer_namespace=ns, peer_mac=port["mac"],
+                             mtu=network.mtu)
         cidrs = []
         for ip in port["ips"]:
             for s in dhcp["subnets"]:
@@ -346,9 +350,11 @@ class LinuxNetworkDriver(NetworkDriver):
 
     def _router_leg(self, ns, prefix, port, network, addresses):
         net = NetworkSpec.from_dict(network)
-        self.ensure_bridge(net)
         host_end, ns_end = f"tap{_short(port['id'])}", f"{prefix}-{_short(port['id'])}"
-        priv.ensure_veth(host_end, ns_end, bridge=net.bridge, peer_namespace=ns, peer_mac=port["mac"], mtu=net.mtu)
+        with priv.host_lock():  # bridge and veth together (see plug)
+            self.ensure_bridge(net)
+            priv.ensure_veth(host_end, ns_end, bridge=net.bridge, peer_namespace=ns, peer_mac=port["mac"],
+                             mtu=net.mtu)
         priv.set_addresses(ns_end, addresses, ns)
         return {"host_end": host_end, "ns_end": ns_end, "network": network}
 

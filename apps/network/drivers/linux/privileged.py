@@ -12,6 +12,7 @@ import os
 import socket
 import struct
 import subprocess
+import threading
 
 from pyroute2 import IPRoute, NetNS, netns
 from pyroute2.netlink.exceptions import NetlinkError
@@ -23,12 +24,30 @@ class HostCommandError(Exception):
     pass
 
 
+_held = threading.local()
+
+
 @contextlib.contextmanager
 def host_lock(path=LOCK_PATH):
+    """The host's network lock (processes and threads of the agent alike); re-entrant within a
+    thread, so a step can hold it across several helpers that take it themselves."""
+    depth = getattr(_held, "depth", {})
+    _held.depth = depth
+    if depth.get(path):
+        depth[path] += 1
+        try:
+            yield
+        finally:
+            depth[path] -= 1
+        return
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
-        yield
+        depth[path] = 1
+        try:
+            yield
+        finally:
+            depth[path] = 0
 
 
 @contextlib.contextmanager
