@@ -136,11 +136,9 @@ def test_server_boot_metadata_floating_ip_actions_and_delete(cloud, member, tiny
     port_ids = [p["ID"] for p in member.json("port", "list", "--device-id", sid)]
     assert port_ids and f"tap{port_ids[0][:11]}" in {name.split("@")[0].rstrip(":") for name in links()}
     member("server", "delete", "--wait", "vm1")
-    assert sid not in domains()
+    assert sid not in domains()  # only ours: another cloud on this host may boot its own meanwhile
     assert not [p for p in member.json("port", "list", "--device-id", sid)]
     assert not list((Path(cloud.base) / "state" / "instances").glob(f"{sid}*"))
-    # (other clouds on this host, e.g. the machine's own, may boot domains meanwhile: only ours count)
-    assert not {d for d in domains() if d == sid}
     assert not {f"tap{p[:11]}" for p in port_ids} & {name.split("@")[0].rstrip(":") for name in links()}
 
 
