@@ -38,6 +38,14 @@ def _use_broker(app, url):
     app.amqp._producer_pool = None
 
 
+def fresh_broker():
+    """Drop what earlier tests' workers left on the test broker (an unread registration of a
+    killed agent would bring a ghost host back to life for the scheduler)."""
+    import redis
+
+    redis.Redis.from_url(BROKER).flushdb()
+
+
 def _wait_for(predicate, timeout, what, procs):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -51,6 +59,7 @@ def _wait_for(predicate, timeout, what, procs):
 
 @pytest.fixture
 def cloud(transactional_db, tmp_path):
+    fresh_broker()
     hostname = f"test-{uuid.uuid4().hex[:8]}"
     db = connection.settings_dict
     base = {k: v for k, v in os.environ.items() if not k.startswith("MONOSTACK_")}

@@ -26,7 +26,7 @@ from apps.compute.models import Server
 from apps.core import services as core_services
 from apps.core.models import Action, Host
 from tests.compute.conftest import Nova, image  # noqa: F401  (fixture)
-from tests.host.test_agent_worker import BROKER, ROOT, _use_broker, _wait_for
+from tests.host.test_agent_worker import BROKER, ROOT, _use_broker, _wait_for, fresh_broker
 from tests.identity.conftest import admin, admin_token, api, cloud, identity_conf  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.host
@@ -81,6 +81,7 @@ def _worker(queue, name):
 @pytest.fixture
 def rig(transactional_db, tmp_path):
     """Start/kill a real agent (slow disk driver) and a real conductor on Redis db 15."""
+    fresh_broker()
     hostname = f"test-{uuid.uuid4().hex[:8]}"
     instances = tmp_path / "instances"
     db = connection.settings_dict

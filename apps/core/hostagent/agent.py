@@ -17,8 +17,10 @@ _stop = threading.Event()
 def send_host_report(kind):
     """One report on the reports queue; facts ride along so a heartbeat also re-registers."""
     agent = settings.MONOSTACK["agent"]
-    # A heartbeat that waited longer than a beat says nothing about now: let it expire.
-    expires = None if kind == "register" else agent["heartbeat_interval"] * 2
+    # A report that waited longer than two beats says nothing about now: let it expire. That
+    # holds for registrations too (a late one would revive a host that is gone), and a dropped
+    # registration costs nothing: heartbeats carry the facts and register an unknown host.
+    expires = agent["heartbeat_interval"] * 2
     rpc.send_report({"type": kind, "hostname": settings.MONOSTACK["DEFAULT"]["hostname"],
                      "facts": host_facts()}, expires=expires)
 
