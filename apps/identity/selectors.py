@@ -1,10 +1,9 @@
 """Reads of identity data: effective roles, the catalog, lists with Keystone's filters."""
 import re
 
-from django.conf import settings
 from django.db.models import Q
 
-from apps.core.exceptions import Forbidden, NotFound
+from apps.core.exceptions import NotFound
 
 from .models import (Domain, Endpoint, Group, ImpliedRole, Project, Region, RevocationEvent, Role,
                      RoleAssignment, Service, User)
@@ -539,12 +538,3 @@ def credential_list(params, *, user_id=None):
     if user_id is not None:
         qs = qs.filter(user_id=user_id)
     return qs
-
-
-def check_scope_access(token_info, target_user_id):
-    if token_info.user_id != target_user_id:
-        raise Forbidden("You are not authorized to perform the requested action.")
-
-
-def identity_endpoint_url():
-    return settings.MONOSTACK["DEFAULT"]["public_url"].rstrip("/") + "/identity"
